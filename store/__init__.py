@@ -1,0 +1,1 @@
+"""The story store: SQLAlchemy models, engine set-up, queries and Alembic migrations."""

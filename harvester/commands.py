@@ -100,7 +100,7 @@ def list_command(app: App, status: str | None, source: str | None, limit: int | 
 
 
 def _write_json_array(items: Any) -> None:
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     out.write("[")
     for index, item in enumerate(items):
         out.write(",\n" if index else "\n")

@@ -27,7 +27,7 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _compact(value: Any) -> bytes:
+def compact_json(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8")
 
 
@@ -118,7 +118,7 @@ class TwarcFile(_FileSourceBase):
                 for error in page.get("errors") or []:
                     log.info("source %s: %s reports an API error: %s", self.name, origin, error.get("title") or error.get("detail"))
                 for external_id, payload in split_page(page):
-                    batch.items.append(RawItem(self.name, "tweet", external_id, _compact(payload), fetched_at, origin=origin))
+                    batch.items.append(RawItem(self.name, "tweet", external_id, compact_json(payload), fetched_at, origin=origin))
                 if len(batch.items) >= self.settings.batch_size:
                     yield batch
                     batch = Batch(items=[])
@@ -143,9 +143,9 @@ class TagsSheet(_FileSourceBase):
                 origin = f"{self.path.name} row {number}"
                 external_id = (row.get("id_str") or "").strip()
                 if not external_id.isdigit():
-                    batch.problems.append(Problem(self.name, origin, f"invalid id_str {external_id!r}: expected digits", _compact(row)))
+                    batch.problems.append(Problem(self.name, origin, f"invalid id_str {external_id!r}: expected digits", compact_json(row)))
                     continue
-                batch.items.append(RawItem(self.name, "tweet", external_id, _compact({"tags_row": row}), fetched_at, origin=origin))
+                batch.items.append(RawItem(self.name, "tweet", external_id, compact_json({"tags_row": row}), fetched_at, origin=origin))
                 if len(batch.items) >= self.settings.batch_size:
                     yield batch
                     batch = Batch(items=[])

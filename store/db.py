@@ -93,12 +93,12 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """Open a session for reading; it is rolled back at the end."""
+        """Open a session for reading; closing it ends the transaction without writing.
+
+        Objects loaded here keep their attributes after the block, detached.
+        """
         with self._reader() as session:
-            try:
-                yield session
-            finally:
-                session.rollback()
+            yield session
 
     @contextmanager
     def write(self) -> Iterator[Session]:

@@ -14,7 +14,7 @@ def message_key(raw: bytes) -> str:
     """Return the id a message is stored under: its Message-ID, else a hash of its bytes.
 
     The Message-ID makes the same mail found twice (after a UIDVALIDITY change, or in
-    an mbox and the inbox) one item. Mail without one is keyed by content.
+    an mbox and the inbox) one item. Mail without one is keyed by its content.
     """
     headers = BytesHeaderParser(policy=compat32).parsebytes(raw[:65536], headersonly=True)
     value = headers.get("Message-ID") or headers.get("Message-Id") or ""
@@ -23,4 +23,6 @@ def message_key(raw: bytes) -> str:
         return "mid:" + match.group(1).strip().lower()
     if str(value).strip():
         return "mid:" + str(value).strip().lower()[:400]
-    return "sha256:" + hashlib.sha256(raw).hexdigest()
+    # Servers rewrite line endings on APPEND, so hash with one kind of line ending.
+    normalized = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    return "sha256:" + hashlib.sha256(normalized).hexdigest()

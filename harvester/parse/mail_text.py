@@ -1,0 +1,134 @@
+"""Text helpers for mail parsing: charset fallback, HTML to text, quote and signature cuts.
+
+All functions are pure. They take and return strings or bytes, and report what they
+had to guess as defect strings that the caller stores in ``Story.defects``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from email.message import EmailMessage
+
+import charset_normalizer
+import html2text
+import nh3
+from mailparser_reply import EmailReplyParser
+
+# Remote images in a curator's browser would tell the sender when the mail was read.
+_SAFE_TAGS = set(nh3.ALLOWED_TAGS) - {"img"}
+
+# Reply headers ("On Mon, 2 Apr 2012, Megan <m@example.org> wrote:") in the languages
+# mail-parser-reply supports. Android's Russian client and bottom-posted replies slip
+# past that library, so ``cut_quotes`` also removes quoted lines on its own.
+_REPLY_LANGUAGES = ["en", "de", "fr", "es", "it", "nl", "pl", "sv", "da", "cs", "ru"]
+_reply_parser = EmailReplyParser(languages=_REPLY_LANGUAGES)
+
+_ATTRIBUTION_HINT = re.compile(r"@|\d{1,2}:\d{2}|\d{4}")
+_SIGNATURE_DELIMITER = re.compile(r"^--\s*$")
+_SENT_FROM = re.compile(
+    r"^(sent|get outlook|envoyé|gesendet) (from|with|de|von) .{1,60}$", re.IGNORECASE
+)
+
+
+def decode_part(part: EmailMessage, where: str, defects: list[str]) -> str:
+    """Decode a text part, falling back when its charset is unknown or wrong.
+
+    Tries the declared charset, then UTF-8, then the charset that charset-normalizer
+    detects, then cp1252 with replacement characters. Each fallback adds a defect.
+    """
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return str(part.get_payload() or "")
+    declared = part.get_content_charset() or "us-ascii"
+
+    try:
+        codecs.lookup(declared)
+    except LookupError:
+        defects.append(f"{where}: unknown charset {declared!r}")
+    else:
+        try:
+            return payload.decode(declared)
+        except UnicodeDecodeError:
+            defects.append(f"{where}: text is not valid {declared}")
+
+    try:
+        text = payload.decode("utf-8")
+        defects.append(f"{where}: decoded as utf-8")
+        return text
+    except UnicodeDecodeError:
+        pass
+    best = charset_normalizer.from_bytes(payload).best()
+    if best is not None and best.encoding:
+        defects.append(f"{where}: decoded as {best.encoding} (detected)")
+        return str(best)
+    defects.append(f"{where}: decoded as cp1252 with replacement characters")
+    return payload.decode("cp1252", errors="replace")
+
+
+def html_to_text(html: str) -> str:
+    """Convert an HTML body to plain text, keeping paragraphs and ``>`` quote marks."""
+    converter = html2text.HTML2Text()
+    converter.body_width = 0
+    converter.ignore_images = True
+    converter.ignore_links = True
+    converter.ignore_emphasis = True
+    converter.ignore_tables = True
+    return converter.handle(html)
+
+
+def sanitize_html(html: str) -> str:
+    """Return HTML safe to show a curator: no scripts, styles, event handlers or images."""
+    return nh3.clean(html, tags=_SAFE_TAGS)
+
+
+def cut_quotes(text: str) -> str:
+    """Return the newest reply in ``text`` without quoted mail, reply headers or signature.
+
+    mail-parser-reply splits the thread and separates the signature. Quoted lines
+    (``>``) that it leaves, such as in bottom-posted replies, are removed here with
+    the reply header line just above them.
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    # NOTE: the library also takes a short closing line such as "Thank you, Mr Ellison."
+    # for a signature, so a story's last sentence can be lost.
+    replies = _reply_parser.read(text=text).replies
+    newest = replies[0].body if replies else text
+    lines = _drop_quoted_lines(newest.split("\n"))
+    lines = _drop_signature(lines)
+    return "\n".join(lines).strip()
+
+
+def _drop_quoted_lines(lines: list[str]) -> list[str]:
+    kept: list[str] = []
+    for line in lines:
+        if not line.lstrip().startswith(">"):
+            kept.append(line)
+            continue
+        _drop_attribution(kept)
+    return kept
+
+
+def _drop_attribution(kept: list[str]) -> None:
+    """Remove the "... wrote:" header, up to two lines, that introduces a quote."""
+    index = len(kept) - 1
+    while index >= 0 and not kept[index].strip():
+        index -= 1
+    if index < 0 or not kept[index].rstrip().endswith(":"):
+        return
+    start = index
+    if index > 0 and kept[index - 1].strip() and kept[index - 1].rstrip().endswith("<"):
+        start = index - 1
+    header = " ".join(kept[start : index + 1])
+    if _ATTRIBUTION_HINT.search(header):
+        del kept[start:]
+
+
+def _drop_signature(lines: list[str]) -> list[str]:
+    for index, line in enumerate(lines):
+        if _SIGNATURE_DELIMITER.match(line) and index > 0:
+            lines = lines[:index]
+            break
+    while lines and (not lines[-1].strip() or _SENT_FROM.match(lines[-1].strip())):
+        lines = lines[:-1]
+    return lines

@@ -97,7 +97,8 @@ def tag_outcomes(app: App, outcomes: Sequence[Outcome]) -> None:
         outcome.tags = list(tags)
 
 
-def _story_row(outcome: Outcome, raw_id: int, content_hash: str | None) -> StoryRow:
+def story_row(outcome: Outcome, raw_id: int, content_hash: str | None) -> StoryRow:
+    """Build the stories row, with its tags, for an outcome classified as a story."""
     story = outcome.story
     assert story is not None
     references = {
@@ -187,24 +188,30 @@ def store_outcomes(session: Any, source: str, outcomes: Sequence[Outcome], run: 
     known = queries.stories_by_hash(session, hashes.values())
 
     stories: list[StoryRow] = []
+    # The first story of each hash in this batch. A later copy in the same batch needs
+    # that story's id, so the session flushes early only then.
+    first_in_batch: dict[str, StoryRow] = {}
     for outcome in fresh:
         raw_id = raw_ids[outcome.raw.external_id]
         kind = outcome.classification.kind
         if kind == "story":
             digest = hashes.get(id(outcome))
-            row = _story_row(outcome, raw_id, digest)
-            if digest and digest in known:
+            row = story_row(outcome, raw_id, digest)
+            original_id = known.get(digest) if digest else None
+            if digest and original_id is None and digest in first_in_batch:
+                session.flush()
+                original_id = first_in_batch[digest].id
+            if original_id is not None:
                 row.classification = "duplicate"
-                row.classification_reason = f"same text as story {known[digest]}"
+                row.classification_reason = f"same text as story {original_id}"
                 row.status = "duplicate"
-                row.duplicate_of_id = known[digest]
+                row.duplicate_of_id = original_id
                 run.duplicates += 1
             else:
                 run.new += 1
+                if digest:
+                    first_in_batch[digest] = row
             session.add(row)
-            session.flush()
-            if digest and digest not in known:
-                known[digest] = row.id
             stories.append(row)
         elif kind == "retweet" and outcome.story is not None:
             story = outcome.story
@@ -222,6 +229,8 @@ def store_outcomes(session: Any, source: str, outcomes: Sequence[Outcome], run: 
         else:
             session.add(_quarantine_row(outcome, raw_id))
             run.quarantined += 1
+    # One flush inserts the batch's rows together and gives the stories and tags their ids.
+    session.flush()
     return stories
 
 

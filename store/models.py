@@ -96,6 +96,8 @@ class Story(Base):
         Index("ix_stories_status_created", "status", "created_at", "id"),
         Index("ix_stories_created", "created_at", "id"),
         Index("ix_stories_content_hash", "content_hash"),
+        # The review queue counts the duplicates of each listed story.
+        Index("ix_stories_duplicate_of", "duplicate_of_id"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -129,6 +131,9 @@ class Story(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     gone_at_source: Mapped[datetime | None]
     checked_at: Mapped[datetime | None]
+    # First time the story left the store in a feed or a delivery. Once set, taking the
+    # story back (consent withdrawn, rejected, gone at the source) emits a deletion.
+    released_at: Mapped[datetime | None]
 
     tags: Mapped[list[TagRow]] = relationship(
         back_populates="story", cascade="all, delete-orphan", order_by="TagRow.start"
@@ -316,6 +321,8 @@ class Delivery(Base):
     version: Mapped[int] = mapped_column(Integer)
     action: Mapped[str] = mapped_column(String(10))
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    # SHA-256 of the JSON body sent, so an unchanged story is not sent again.
+    payload_sha256: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     response_code: Mapped[int | None] = mapped_column(Integer)

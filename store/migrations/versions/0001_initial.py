@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-04 15:58:00.805551
+Create Date: 2026-12-04 16:06:10.003997
 """
 
 from __future__ import annotations
@@ -177,6 +177,7 @@ def upgrade() -> None:
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('gone_at_source', store.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('checked_at', store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('released_at', store.models.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['duplicate_of_id'], ['stories.id'], name=op.f('fk_stories_duplicate_of_id_stories'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['raw_item_id'], ['raw_items.id'], name=op.f('fk_stories_raw_item_id_raw_items'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_stories')),
@@ -187,6 +188,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_stories_author_handle'), ['author_handle'], unique=False)
         batch_op.create_index('ix_stories_content_hash', ['content_hash'], unique=False)
         batch_op.create_index('ix_stories_created', ['created_at', 'id'], unique=False)
+        batch_op.create_index('ix_stories_duplicate_of', ['duplicate_of_id'], unique=False)
         batch_op.create_index('ix_stories_status_created', ['status', 'created_at', 'id'], unique=False)
 
     op.create_table('training_aliases',
@@ -225,6 +227,7 @@ def upgrade() -> None:
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('action', sa.String(length=10), nullable=False),
     sa.Column('idempotency_key', sa.String(length=200), nullable=False),
+    sa.Column('payload_sha256', sa.String(length=64), nullable=True),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('response_code', sa.Integer(), nullable=True),
@@ -287,6 +290,7 @@ def downgrade() -> None:
     op.drop_table('training_aliases')
     with op.batch_alter_table('stories', schema=None) as batch_op:
         batch_op.drop_index('ix_stories_status_created')
+        batch_op.drop_index('ix_stories_duplicate_of')
         batch_op.drop_index('ix_stories_created')
         batch_op.drop_index('ix_stories_content_hash')
         batch_op.drop_index(batch_op.f('ix_stories_author_handle'))

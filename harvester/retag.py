@@ -12,7 +12,7 @@ from harvester.errors import ItemError
 from harvester.parse import parse_item
 from harvester.records import RawItem
 from harvester.records import Story as StoryValue
-from store.models import RawItemRow, Story, TagRow
+from store.models import AuditEvent, RawItemRow, Story, TagRow
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,19 @@ def _story_value(row: Story) -> StoryValue:
         created_at=row.created_at, author_name=row.author_name, author_handle=row.author_handle,
         author_email=row.author_email, subject=row.subject, language=row.language,
     )
+
+
+def _removed_by_curators(session: Any, story_ids: list[int]) -> set[tuple[int, str, int, int]]:
+    """Return the spans curators removed, so tagging again does not bring them back."""
+    events = session.scalars(
+        select(AuditEvent).where(AuditEvent.story_id.in_(story_ids), AuditEvent.action == "remove_tag")
+    )
+    removed = set()
+    for event in events:
+        before = event.before or {}
+        if {"kind", "start", "end"} <= set(before):
+            removed.add((event.story_id, before["kind"], before["start"], before["end"]))
+    return removed
 
 
 def retag(app: App, *, source: str | None = None, reparse: bool = False, batch_size: int = 500) -> dict[str, int]:
@@ -69,6 +82,7 @@ def _retag_ids(app: App, ids: list[int], reparse: bool, counts: dict[str, int]) 
     tag_lists = app.tagger.tag(values)
 
     with app.db.write() as session:
+        removed = _removed_by_curators(session, [row.id for row in rows])
         stories = []
         for row_id, value, tags in zip([row.id for row in rows], values, tag_lists):
             story = session.get(Story, row_id)
@@ -80,8 +94,12 @@ def _retag_ids(app: App, ids: list[int], reparse: bool, counts: dict[str, int]) 
                     setattr(story, key, new_value)
             session.execute(delete(TagRow).where(TagRow.story_id == row_id, TagRow.method != "curator"))
             for tag in tags:
-                session.add(TagRow(story_id=row_id, kind=tag.kind, text=tag.text, name=tag.name, start=tag.start, end=tag.end, method=tag.method))
-            counts["tags"] += len(tags)
+                if (row_id, tag.kind, tag.start, tag.end) in removed:
+                    continue
+                session.add(
+                    TagRow(story_id=row_id, kind=tag.kind, text=tag.text, name=tag.name, start=tag.start, end=tag.end, method=tag.method)
+                )
+                counts["tags"] += 1
             counts["stories"] += 1
             stories.append(story)
         session.flush()

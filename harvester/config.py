@@ -120,6 +120,11 @@ class NlpSettings(_Strict):
     gazetteer: str | None = None
     training: list[TrainingEntry] = Field(default_factory=list)
     fuzzy: bool = True
+    # stock: the pipeline's own NER; bundled: the fine-tuned NER in harvester/tagging/model;
+    # or the path of a spaCy pipeline folder.
+    ner_model: str = "stock"
+    tweet_aware: bool = True
+    case_fallback: bool = False
 
 
 class SmtpSettings(_Strict):

@@ -605,7 +605,7 @@ def test_consent_and_note_recorded(client: TestClient, review_site: ReviewSite) 
         )
     page = client.get(f"/stories/{story_id}")
     assert "Asked by DM on 14 March" in page.text
-    assert audit_actions(review_site, story_id) == ["set_consent", "note"]
+    assert audit_actions(review_site, story_id) == ["consent", "note"]
 
 
 def test_unknown_story_is_404(client: TestClient, review_site: ReviewSite) -> None:

@@ -15,6 +15,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from harvester.errors import UsageError
+from harvester.export import consent as consent_rules
 from harvester.review import decisions
 from harvester.review.accounts import CuratorInfo
 from harvester.review.decisions import (
@@ -336,26 +338,24 @@ def add_note(db: Database, curator: CuratorInfo, story_id: int, note: str) -> No
 def set_consent(
     db: Database, curator: CuratorInfo, story_id: int, consent: str, attribution: str
 ) -> None:
-    """Record the author's consent and chosen attribution; an attribution change bumps the version."""
+    """Record the author's consent and chosen attribution, with the export rules."""
     decisions.validate_consent(consent, attribution)
     with db.write() as session:
         story = _story(session, story_id)
-        before = {"consent": story.consent, "attribution": story.attribution}
-        after = {"consent": consent, "attribution": attribution}
-        if before == after:
-            return
-        if story.attribution != attribution:
-            story.version += 1
-        story.consent = consent
-        story.attribution = attribution
-        record_event(session, curator, story_id, "set_consent", before, after)
-    log.info(
-        "story %s: consent %s, attribution %s set by %s",
-        story_id,
-        consent,
-        attribution,
-        curator.email,
-    )
+        try:
+            event = consent_rules.set_consent(
+                session, story, consent, attribution, actor=curator.email, curator_id=curator.id
+            )
+        except UsageError as error:
+            raise ReviewError(str(error)) from error
+    if event is not None:
+        log.info(
+            "story %s: consent %s, attribution %s set by %s",
+            story_id,
+            consent,
+            attribution,
+            curator.email,
+        )
 
 
 def _tag(story: Story, tag_id: int) -> TagRow:

@@ -19,6 +19,7 @@ from typing import Any
 from harvester.app import App
 from harvester.classify import classify
 from harvester.errors import HarvesterError, ItemError, RateLimited, SourceError
+from harvester.logs import redact
 from harvester.parse import parse_item
 from harvester.records import Batch, Classification, Problem, RawItem, Story, Tag
 from sources import open_source
@@ -281,6 +282,13 @@ class Harvest:
             self.summary.error = str(error)
             self.summary.errors += 1
             log.error("source %s failed: %s", self.source_name, error)
+        except Exception as error:
+            # A bug, not a source fault: record the failure for status and alerts, then re-raise.
+            self.summary.status = "failed"
+            self.summary.error = f"unexpected {type(error).__name__}: {redact(str(error))}"
+            self.summary.errors += 1
+            log.exception("source %s failed unexpectedly", self.source_name)
+            raise
         finally:
             if source is not None:
                 try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import shutil
 import subprocess
 import sys
 import threading
@@ -477,4 +478,35 @@ def test_sigterm_finishes_batch_and_exits_zero(tmp_path):
         assert run.finished_at is not None
         assert 0 < run.fetched < total
         assert stories == run.new
+    db.dispose()
+
+
+def test_default_config_harvests_samples_then_stops(tmp_path):
+    shutil.copy(ROOT / "config.yaml", tmp_path / "config.yaml")
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    config = tmp_path / "config.yaml"
+    db = Database(f"sqlite:///{tmp_path / 'harvester.db'}")
+
+    def sample_sources_ran() -> bool:
+        with db.read() as session:
+            finished = session.scalars(select(HarvestRun.source).where(HarvestRun.finished_at.is_not(None)))
+            return {"sample-posts", "sample-sheet", "sample-inbox"} <= set(finished)
+
+    process = subprocess.Popen(
+        harvester_command(config, "-v", "schedule"), env=subprocess_env(), stderr=subprocess.PIPE, text=True
+    )
+    try:
+        wait_for(sample_sources_ran, "a run of each sample source", timeout=180)
+        process.send_signal(signal.SIGTERM)
+        _, log = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+    assert process.returncode == 0, log
+    with db.read() as session:
+        runs = list(session.scalars(select(HarvestRun)))
+        stories = session.scalar(select(func.count()).select_from(Story))
+    assert all(run.status == "ok" for run in runs)
+    assert stories > 0
     db.dispose()

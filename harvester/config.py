@@ -1,6 +1,6 @@
 """Load and validate ``config.yaml``.
 
-Secrets never live in the file: a source names the environment variable that holds
+Secrets never live in the file: a source names the environment variable that contains
 its password or token (``password_env``, ``bearer_token_env``) and ``secret()``
 reads it at the moment it is needed.
 """

@@ -61,7 +61,7 @@ class RunSummary:
 
 @dataclass
 class Outcome:
-    """What one raw item became: a story with tags, a retweet, or a quarantined item."""
+    """The result of one raw item: a story with tags, a retweet, or a quarantined item."""
 
     raw: RawItem
     story: Story | None
@@ -244,7 +244,7 @@ def _link_people(session: Any, stories: list[StoryRow]) -> None:
 
 
 class Harvest:
-    """A run of one source; ``run()`` returns its summary and never raises a SourceError."""
+    """A run of one source. ``run()`` records a source failure in the summary instead of raising it."""
 
     def __init__(self, app: App, source_name: str, *, trigger: str = "manual", stop: threading.Event | None = None,
                  on_batch: Callable[[RunSummary], None] | None = None) -> None:

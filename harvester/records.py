@@ -88,7 +88,7 @@ class Story:
 
 @dataclass(frozen=True)
 class Classification:
-    """What a parsed item is, and the reason shown to curators."""
+    """The kind of a parsed item, and the reason shown to curators."""
 
     kind: ClassKind
     reason: str

@@ -122,7 +122,7 @@ class NlpSettings(_Strict):
     fuzzy: bool = True
     # stock: the pipeline's own NER; bundled: the fine-tuned NER in harvester/tagging/model;
     # or the path of a spaCy pipeline folder.
-    ner_model: str = "stock"
+    ner_model: str = "bundled"
     tweet_aware: bool = True
     case_fallback: bool = False
 

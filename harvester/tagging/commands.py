@@ -52,6 +52,11 @@ def _config(app: App) -> Config:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
 @click.option(
+    "--join-mentions",
+    is_flag=True,
+    help="Count a gold '@' token and the handle after it as one entity (default: two, as conlleval does).",
+)
+@click.option(
     "--ner-model",
     default=None,
     help="Override nlp.ner_model: stock, bundled or a pipeline folder.",
@@ -70,6 +75,7 @@ def eval_tags(
     file: Path,
     label: str | None,
     as_json: bool,
+    join_mentions: bool,
     ner_model: str | None,
     tweet_aware: bool | None,
     case_fallback: bool | None,
@@ -92,7 +98,8 @@ def eval_tags(
         if case_fallback is None
         else case_fallback,
     )
-    report = evaluate_file(file, tagger, load_plain_pipeline(settings.pipeline), label)
+    baseline = load_plain_pipeline(settings.pipeline)
+    report = evaluate_file(file, tagger, baseline, label, join_mentions)
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2))
     else:

@@ -169,11 +169,14 @@ def sentence_spaces(words: Sequence[str]) -> list[bool]:
     return [word != "@" and index < len(words) - 1 for index, word in enumerate(words)]
 
 
-def gold_token_spans(sentence: Sentence, label: str) -> list[tuple[int, int]]:
+def gold_token_spans(
+    sentence: Sentence, label: str, join_mentions: bool = False
+) -> list[tuple[int, int]]:
     """Return ``(first, last)`` token indexes of each ``label`` entity in BIO tags.
 
-    An I- tag with no entity open starts one. In the Broad Twitter Corpus an @mention
-    is two tokens, ``@`` and the handle, each tagged B-; they make one entity here.
+    As in conlleval, every B- tag starts an entity and an I- tag with no entity open
+    starts one too. The Broad Twitter Corpus writes an @mention as two tokens, ``@``
+    and the handle, each tagged B-: two entities, unless ``join_mentions`` merges them.
     """
     entities: list[list[int]] = []
     open_entity = False
@@ -183,7 +186,8 @@ def gold_token_spans(sentence: Sentence, label: str) -> list[tuple[int, int]]:
             open_entity = False
             continue
         joins_mention = (
-            prefix == "B"
+            join_mentions
+            and prefix == "B"
             and open_entity
             and sentence.words[index - 1] == "@"
             and entities[-1][0] == index - 1
@@ -196,41 +200,66 @@ def gold_token_spans(sentence: Sentence, label: str) -> list[tuple[int, int]]:
     return [(first, last) for first, last in entities]
 
 
+def split_lone_at(spans: Iterable[Span], at_tokens: Sequence[Span]) -> set[Span]:
+    """Split a predicted span that starts with a lone ``@`` token into ``@`` and the rest.
+
+    This follows the gold convention of files that tag ``@`` and the handle as two
+    entities, and is applied to the project and the plain pipeline alike.
+    """
+    lone_at = {start for start, _ in at_tokens}
+    result: set[Span] = set()
+    for start, end in spans:
+        if start in lone_at and end > start + 1:
+            result.add((start, start + 1))
+            result.add((start + 1, end))
+        else:
+            result.add((start, end))
+    return result
+
+
 def evaluate_conll(
-    path: Path, tagger: Tagger, baseline: Language, label: str | None = None
+    path: Path,
+    tagger: Tagger,
+    baseline: Language,
+    label: str | None = None,
+    join_mentions: bool = False,
 ) -> Report:
     """Score person tags of the tagger and of the plain pipeline on a CoNLL file."""
     sentences = read_conll(path)
     label = label or detect_person_label(sentences)
     texts: list[str] = []
     gold: list[set[Span]] = []
+    at_offsets: list[list[Span]] = []
     for sentence in sentences:
         text, offsets = sentence_text(sentence.words)
         texts.append(text)
+        at_offsets.append([offsets[i] for i, word in enumerate(sentence.words) if word == "@"])
         gold.append(
             {
                 (offsets[first][0], offsets[last][1])
-                for first, last in gold_token_spans(sentence, label)
+                for first, last in gold_token_spans(sentence, label, join_mentions)
             }
         )
 
+    def shaped(spans: set[Span], ats: list[Span]) -> set[Span]:
+        return spans if join_mentions else split_lone_at(spans, ats)
+
     report = Report(str(path), len(sentences))
     project = report.get("project", "all", "person")
-    for expected, tags in zip(gold, tagger.tag_texts(texts), strict=True):
-        project.add(
-            expected, {(tag.start, tag.end) for tag in tags if tag.kind == "person"}
-        )
+    tagged = tagger.tag_texts(texts)
+    for expected, tags, ats in zip(gold, tagged, at_offsets, strict=True):
+        predicted = {(tag.start, tag.end) for tag in tags if tag.kind == "person"}
+        project.add(expected, shaped(predicted, ats))
 
     docs = (
         Doc(baseline.vocab, words=s.words, spaces=sentence_spaces(s.words))
         for s in sentences
     )
     plain = report.get("baseline", "all", "person")
-    for expected, doc in zip(gold, baseline.pipe(docs, batch_size=256), strict=True):
-        plain.add(
-            expected,
-            {(e.start_char, e.end_char) for e in doc.ents if e.label_ == "PERSON"},
-        )
+    piped = baseline.pipe(docs, batch_size=256)
+    for expected, doc, ats in zip(gold, piped, at_offsets, strict=True):
+        predicted = {(e.start_char, e.end_char) for e in doc.ents if e.label_ == "PERSON"}
+        plain.add(expected, shaped(predicted, ats))
     return report
 
 
@@ -331,14 +360,18 @@ def evaluate_gold(path: Path, tagger: Tagger, baseline: Language) -> Report:
 
 
 def evaluate_file(
-    path: Path, tagger: Tagger, baseline: Language, label: str | None = None
+    path: Path,
+    tagger: Tagger,
+    baseline: Language,
+    label: str | None = None,
+    join_mentions: bool = False,
 ) -> Report:
     """Score a CoNLL file or, for a ``.jsonl`` file, the project's gold format."""
     if not path.is_file():
         raise UsageError(f"evaluation file {path} not found")
     if path.suffix == ".jsonl":
         return evaluate_gold(path, tagger, baseline)
-    return evaluate_conll(path, tagger, baseline, label)
+    return evaluate_conll(path, tagger, baseline, label, join_mentions)
 
 
 def format_report(report: Report) -> str:

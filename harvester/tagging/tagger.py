@@ -55,7 +55,7 @@ EDGE = " \t\n\r\"'“”‘’.,;:!?()[]{}<>-–—*|/\\"
 
 # The case fallback runs the NER again on a post written nearly all in lowercase or in
 # capitals, with its words capitalized (stop words excepted), because the models rely
-# on capitals. NOTE: it lowered person precision on WNUT-17 dev (0.71 to 0.61 with the
+# on capitals. NOTE: it lowered person precision on WNUT-17 dev (0.70 to 0.61 with the
 # fine-tuned NER, docs/tagging.md), so nlp.case_fallback is off by default.
 CAPITALIZED_MAX_SHARE = 0.1
 ALL_CAPS_MIN_SHARE = 0.6

@@ -235,12 +235,14 @@ def store_outcomes(session: Any, source: str, outcomes: Sequence[Outcome], run: 
     return stories
 
 
-def _link_people(session: Any, stories: list[StoryRow]) -> None:
+def link_entities(session: Any, stories: list[StoryRow]) -> None:
+    """Link person tags to people rows and training tags to training rows."""
     if not stories:
         return
-    from harvester.tagging import link_people
+    from harvester.tagging import link_people, link_training
 
     link_people(session, stories)
+    link_training(session, stories)
 
 
 class Harvest:
@@ -328,7 +330,7 @@ class Harvest:
 
         with self.app.db.write() as session:
             stories = store_outcomes(session, self.source_name, outcomes, summary)
-            _link_people(session, stories)
+            link_entities(session, stories)
             if batch.checkpoint is not None:
                 queries.save_checkpoint(session, self.source_name, batch.checkpoint)
             self._write_counts(session)

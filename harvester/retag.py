@@ -10,6 +10,7 @@ from sqlalchemy import delete, select
 from harvester.app import App
 from harvester.errors import ItemError
 from harvester.parse import parse_item
+from harvester.pipeline import link_entities
 from harvester.records import RawItem
 from harvester.records import Story as StoryValue
 from store.models import AuditEvent, RawItemRow, Story, TagRow
@@ -105,6 +106,4 @@ def _retag_ids(app: App, ids: list[int], reparse: bool, counts: dict[str, int]) 
         session.flush()
         for story in stories:
             session.refresh(story)
-        from harvester.tagging import link_people
-
-        link_people(session, stories)
+        link_entities(session, stories)

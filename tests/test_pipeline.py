@@ -185,3 +185,17 @@ def test_failure_keeps_committed_batch(sqlite_url: str, tmp_path: Path, monkeypa
     assert resumed.status == "ok"
     assert count(app, Story) == 3
     assert count(app, TagRow) > 0
+
+
+def test_tags_linked_to_people_and_training(sqlite_url: str, archive: Path) -> None:
+    app = make_app(sqlite_url, {"posts": {"type": "twarc", "path": str(archive)}})
+    pipeline.harvest(app, "posts")
+
+    with app.db.read() as session:
+        tags = list(session.scalars(select(TagRow)))
+    training = [tag for tag in tags if tag.kind == "training"]
+    people = [tag for tag in tags if tag.kind == "person"]
+    assert training
+    assert all(tag.training_id is not None for tag in training)
+    assert people
+    assert all(tag.person_id is not None for tag in people)

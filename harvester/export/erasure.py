@@ -40,12 +40,11 @@ from sqlalchemy.orm import Session
 from harvester.errors import UsageError
 from harvester.export.items import ERASURE_ACTION, story_key
 from harvester.export.privacy import EMAIL_PATTERN
-from harvester.export.publish import queue_delete
+from harvester.export.publish import take_back
 from store.db import Database
 from store.models import (
     AuditEvent,
     Base,
-    Delivery,
     Person,
     Quarantined,
     RawItemRow,
@@ -237,18 +236,10 @@ def _take_back(
         select(Story).where(Story.id.in_(story_ids)).order_by(Story.id)
     )
     for story in stories:
-        key = story_key(story.source, story.external_id)
-        deliveries = list(
-            session.scalars(
-                select(Delivery)
-                .where(Delivery.story_key == key, Delivery.status != "superseded")
-                .order_by(Delivery.id)
-            )
-        )
-        if queue_delete(session, key, None, story.version, deliveries):
-            report.deletes_queued += 1
-        if story.released_at is not None or deliveries:
-            released.append(key)
+        queued, on_site = take_back(session, story)
+        report.deletes_queued += queued
+        if on_site:
+            released.append(story_key(story.source, story.external_id))
     return released
 
 

@@ -191,6 +191,24 @@ def queue_delete(
     return True
 
 
+def take_back(session: Session, story: Story) -> tuple[bool, bool]:
+    """Queue a DELETE for a story about to be removed from the store.
+
+    Return whether a DELETE was queued, and whether the site may hold the story
+    (it was released or has deliveries).
+    """
+    key = story_key(story.source, story.external_id)
+    deliveries = list(
+        session.scalars(
+            select(Delivery)
+            .where(Delivery.story_key == key, Delivery.status != "superseded")
+            .order_by(Delivery.id)
+        )
+    )
+    queued = queue_delete(session, key, None, story.version, deliveries)
+    return queued, story.released_at is not None or bool(deliveries)
+
+
 def _queue_story(
     session: Session, story: Story, deliveries: list[Delivery], summary: PublishSummary
 ) -> None:

@@ -17,12 +17,10 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from harvester.config import RetentionSettings
-from harvester.export.items import story_key
-from harvester.export.publish import queue_delete
+from harvester.export.publish import take_back
 from store.db import Database
 from store.models import (
     AuditEvent,
-    Delivery,
     Quarantined,
     RawItemRow,
     Retweet,
@@ -72,16 +70,8 @@ def purge_expired(
             story.raw_item_id for story in stories if story.raw_item_id is not None
         }
         for story in stories:
-            key = story_key(story.source, story.external_id)
-            deliveries = list(
-                session.scalars(
-                    select(Delivery)
-                    .where(Delivery.story_key == key, Delivery.status != "superseded")
-                    .order_by(Delivery.id)
-                )
-            )
-            if queue_delete(session, key, None, story.version, deliveries):
-                report.deletes_queued += 1
+            queued, _ = take_back(session, story)
+            report.deletes_queued += queued
 
         session.execute(
             update(AuditEvent)

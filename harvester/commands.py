@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from harvester.app import App, pass_app
 from harvester.errors import UsageError
-from store.models import RawItemRow, Story, TagRow
+from store.models import RawItemRow, Story
 from store.queries import iso_utc, story_author, story_to_dict
 
 STATUSES = ("pending", "approved", "rejected", "needs_consent", "published", "duplicate")

@@ -37,6 +37,12 @@ class _SecretFilter(logging.Filter):
 
         record.msg = redact(record.getMessage())
         record.args = None
+        if record.exc_info:
+            # Format the traceback now, masked, so the handler prints this text instead.
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
         return True
 
 

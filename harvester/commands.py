@@ -34,6 +34,7 @@ def run_command(app: App, sources: tuple[str, ...]) -> None:
         raise UsageError("no enabled sources in the config: add one under 'sources' or set enabled: true")
 
     failed = False
+    invalid_config = False
     for name in names:
         progress = _progress(name)
         summary = harvest(app, name, on_batch=progress.update if progress else None)
@@ -41,6 +42,9 @@ def run_command(app: App, sources: tuple[str, ...]) -> None:
             progress.close()
         click.echo(summary.line())
         failed = failed or summary.failed
+        invalid_config = invalid_config or summary.invalid_config
+    if invalid_config:
+        sys.exit(2)
     if failed:
         sys.exit(1)
 

@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from harvester.errors import ConfigError
-from harvester.logs import register_secret_variable
+from harvester.logs import MIN_SECRET_LENGTH, register_secret_variable
 
 DEFAULT_CONFIG = "config.yaml"
 
@@ -201,7 +201,14 @@ def secret(variable: str, purpose: str) -> str:
     register_secret_variable(variable)
     value = os.environ.get(variable)
     if not value:
-        raise ConfigError(f"environment variable {variable} is not set: it must hold the {purpose}")
+        raise ConfigError(f"environment variable {variable} is not set: it must contain the {purpose}")
+    if value != value.strip() or "\n" in value or "\r" in value:
+        raise ConfigError(
+            f"environment variable {variable} starts or ends with whitespace or contains a newline: "
+            f"set it to the {purpose} alone"
+        )
+    if len(value) < MIN_SECRET_LENGTH:
+        raise ConfigError(f"environment variable {variable} is too short to be the {purpose}")
     return value
 
 

@@ -12,11 +12,19 @@ import threading
 _lock = threading.Lock()
 _variables: set[str] = set()
 MASK = "[secret]"
+# Shorter values would mask ordinary words; secret() rejects them.
+MIN_SECRET_LENGTH = 4
 
 
 def register_secret_variable(name: str) -> None:
     with _lock:
         _variables.add(name)
+
+
+def _forms(value: str) -> list[str]:
+    """Return the ways a secret can appear in a message: as is, stripped, or escaped by repr."""
+    forms = {value, value.strip(), repr(value)[1:-1], repr(value.strip())[1:-1]}
+    return sorted((form for form in forms if len(form) >= MIN_SECRET_LENGTH), key=len, reverse=True)
 
 
 def redact(text: str) -> str:
@@ -25,6 +33,9 @@ def redact(text: str) -> str:
         names = list(_variables)
     for name in names:
         value = os.environ.get(name)
-        if value and len(value) >= 4 and value in text:
-            text = text.replace(value, MASK)
+        if not value:
+            continue
+        for form in _forms(value):
+            if form in text:
+                text = text.replace(form, MASK)
     return text

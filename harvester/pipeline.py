@@ -18,7 +18,7 @@ from typing import Any
 
 from harvester.app import App
 from harvester.classify import classify
-from harvester.errors import HarvesterError, ItemError, RateLimited, SourceError
+from harvester.errors import ConfigError, HarvesterError, ItemError, RateLimited, SourceError
 from harvester.logs import redact
 from harvester.parse import parse_item
 from harvester.records import Batch, Classification, Problem, RawItem, Story, Tag
@@ -44,6 +44,7 @@ class RunSummary:
     retweets: int = 0
     status: str = "ok"
     error: str | None = None
+    invalid_config: bool = False
 
     @property
     def failed(self) -> bool:
@@ -54,6 +55,8 @@ class RunSummary:
             f"{self.source}: fetched {self.fetched}, new {self.new}, duplicates {self.duplicates}, "
             f"quarantined {self.quarantined}, errors {self.errors}"
         )
+        if self.retweets:
+            text += f", retweets linked {self.retweets}"
         if self.error:
             text += f" ({self.status}: {self.error})"
         return text
@@ -277,12 +280,13 @@ class Harvest:
                     break
         except RateLimited as error:
             self.summary.status = "rate_limited"
-            self.summary.error = str(error)
+            self.summary.error = redact(str(error))
             log.warning("%s", error)
         except HarvesterError as error:
             self.summary.status = "failed"
-            self.summary.error = str(error)
+            self.summary.error = redact(str(error))
             self.summary.errors += 1
+            self.summary.invalid_config = isinstance(error, ConfigError)
             log.error("source %s failed: %s", self.source_name, error)
         except Exception as error:
             # A bug, not a source fault: record the failure for status and alerts, then re-raise.
@@ -302,7 +306,7 @@ class Harvest:
 
     def _store_batch(self, batch: Batch) -> None:
         summary = self.summary
-        summary.fetched += len(batch.items)
+        summary.fetched += len(batch.items) + len(batch.problems)
         now = utcnow()
         unreadable: dict[str, Problem] = {}
         for problem in batch.problems:

@@ -107,7 +107,6 @@ class TwarcFile(_FileSourceBase):
                 try:
                     page = json.loads(line)
                 except ValueError as error:
-                    log.warning("source %s: skipped %s: invalid JSON (%s)", self.name, origin, error)
                     batch.problems.append(
                         Problem(self.name, origin, f"invalid JSON ({error}); the line may be truncated: re-export it with twarc2", line[:100_000])
                     )

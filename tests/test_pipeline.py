@@ -51,7 +51,7 @@ def test_harvest_twice_adds_nothing(database_url: str, archive: Path) -> None:
 
     assert first.status == "ok"
     assert first.new == 3
-    assert first.fetched == 4
+    assert first.fetched == 5
     assert stories_after_first == 3
     assert second.new == 0
     assert second.duplicates == 5

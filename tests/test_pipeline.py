@@ -199,3 +199,67 @@ def test_tags_linked_to_people_and_training(sqlite_url: str, archive: Path) -> N
     assert all(tag.training_id is not None for tag in training)
     assert people
     assert all(tag.person_id is not None for tag in people)
+
+
+def test_malformed_posts_quarantined_rest_stored(sqlite_url: str, tmp_path: Path) -> None:
+    good = page([post(501, STORY_ONE)], [user("ada_teaches", "Ada Lovelace")])
+    lines = [
+        '{"errors": ["a string"], "data": [{"id": "502", "created_at": "2026-11-30T10:00:00.000Z", "text": "Mr Patel ran the best NPQH cohort I have ever seen #ConnectED"}]}',
+        '{"data": [{"id": "503", "text": "y"}], "includes": "not a mapping"}',
+        '{"data": [{"text": "no id #ConnectED"}, {"id": null, "text": "null id"}]}',
+        '{"data": "a string"}',
+    ]
+    archive = write_jsonl(tmp_path / "odd.jsonl", [good], extra_lines=lines)
+    app = make_app(sqlite_url, {"posts": {"type": "twarc", "path": str(archive)}})
+
+    summary = pipeline.harvest(app, "posts")
+    again = pipeline.harvest(app, "posts")
+
+    with app.db.read() as session:
+        reasons = [item.reason for item in session.scalars(select(Quarantined))]
+    assert summary.status == "ok"
+    assert summary.new == 2
+    assert summary.quarantined == 4
+    assert sum("no valid id" in reason for reason in reasons) == 3
+    assert sum("X API v2 shape" in reason for reason in reasons) == 1
+    assert again.new == 0
+    assert again.quarantined == 0
+
+
+def test_tags_sheet_extra_fields_and_encoding(sqlite_url: str, tmp_path: Path) -> None:
+    header = "id_str,from_user,text,created_at\n"
+    good = '101,amy,"Mrs Okonkwo taught me to love poetry and I teach it now #ConnectED",Sun Apr 19 19:22:23 +0000 2020\n'
+    extra = '102,ben,"Thanks to Mr Patel for everything he did for our school #ConnectED",Sun Apr 19 19:22:23 +0000 2020,x,y\n'
+    sheet = tmp_path / "sheet.csv"
+    sheet.write_text(header + good + extra, encoding="utf-8")
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes((header + "103,cat,caf\xe9 story,Sun Apr 19 19:22:23 +0000 2020\n").encode("latin-1"))
+    app = make_app(sqlite_url, {"sheet": {"type": "tags", "path": str(sheet)}, "latin": {"type": "tags", "path": str(latin)}})
+
+    stored = pipeline.harvest(app, "sheet")
+    failed = pipeline.harvest(app, "latin")
+
+    assert stored.new == 2
+    assert failed.status == "failed"
+    assert "not UTF-8" in (failed.error or "")
+    assert "CSV UTF-8" in (failed.error or "")
+
+
+def test_mail_archives_odd_files(sqlite_url: str, tmp_path: Path) -> None:
+    folder = tmp_path / "mail"
+    (folder / "looks-like.eml").mkdir(parents=True)
+    (folder / "story.eml").write_bytes(
+        b"From: Ann Lee <ann@example.org>\nSubject: My mentor\nMessage-ID: <m1@example.org>\n"
+        b"Date: Mon, 2 Jun 2025 10:00:00 +0000\n\nMrs Okonkwo believed in me when nobody else did.\n"
+    )
+    not_mbox = tmp_path / "notes.mbox"
+    not_mbox.write_text("just some notes, not mail\n", encoding="utf-8")
+    app = make_app(sqlite_url, {"mail": {"type": "eml", "path": str(folder)}, "box": {"type": "mbox", "path": str(not_mbox)}})
+
+    stored = pipeline.harvest(app, "mail")
+    failed = pipeline.harvest(app, "box")
+
+    assert stored.status == "ok"
+    assert stored.new == 1
+    assert failed.status == "failed"
+    assert "no messages found" in (failed.error or "")

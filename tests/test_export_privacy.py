@@ -61,3 +61,28 @@ def test_pupil_name_whole_words_only() -> None:
 
 def test_clean_story_passes() -> None:
     assert privacy_reasons("Mr Okafor taught me to love chemistry.", ["Sam"]) == []
+
+
+def test_unicode_addresses_held_back() -> None:
+    for text in ("write to ann@münchen.de", "ann＠school.example"):
+        assert privacy_reasons(text), text
+
+
+def test_author_name_with_number_held(sqlite_url: str) -> None:
+    from sqlalchemy.orm import selectinload
+    from sqlalchemy import select
+
+    from harvester.export.items import decide
+    from store.db import Database
+    from store.models import Story
+    from tests.export_support import add_story
+
+    db = Database(sqlite_url)
+    story_id = add_story(db, kind="email", author_name="Ann Lee 07700 900456", author_handle=None)
+    with db.read() as session:
+        story = session.scalars(select(Story).options(selectinload(Story.tags)).where(Story.id == story_id)).one()
+        decision = decide(story)
+    db.dispose()
+
+    assert decision.action == "hold"
+    assert any("phone number" in reason for reason in decision.reasons)

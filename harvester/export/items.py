@@ -110,8 +110,14 @@ def pupil_names(story: Story) -> list[str]:
 def decide(story: Story) -> Decision:
     """Decide what an export does with ``story``; ``story.tags`` must be loaded."""
     if is_publishable(story):
+        # The shown author name is checked too: a sender may put a number in it.
+        author = attribution_name(
+            story.attribution,
+            author_name=story.author_name,
+            author_handle=story.author_handle,
+        )
         reasons = privacy_reasons(
-            f"{story_title(story)}\n{story.text}", pupil_names(story)
+            f"{story_title(story)}\n{story.text}\n{author}", pupil_names(story)
         )
         if reasons:
             return Decision("hold", reasons)

@@ -13,9 +13,9 @@ import phonenumbers
 
 # Addresses as people type them, including a plus tag and subdomains. Spelled-out forms
 # ("jane at school dot org") are not caught.
-EMAIL_PATTERN = re.compile(
-    r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
-)
+# Letters outside ASCII and the full-width and small at signs count too, so
+# "ann@münchen.de" and "ann＠school.example" are caught.
+EMAIL_PATTERN = re.compile(r"[\w.%+'-]+[@\uff20\ufe6b][\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}")
 
 # Numbers without a country code are read as UK numbers, the inbox's home region.
 DEFAULT_REGION = "GB"

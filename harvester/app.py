@@ -9,7 +9,10 @@ from typing import Any, TypeVar
 
 import click
 
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
 from harvester.config import Config, load_config
+from harvester.errors import ConfigError
 from store.db import Database
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -40,7 +43,11 @@ class App:
     @property
     def db(self) -> Database:
         if self._db is None:
-            self._db = Database(self.config.database_url)
+            url = self.config.database_url
+            try:
+                self._db = Database(url)
+            except (ArgumentError, NoSuchModuleError) as error:
+                raise ConfigError(f"database: invalid URL ({error}): use sqlite:///FILE or postgresql+psycopg://USER@HOST/DB") from None
         return self._db
 
     @property

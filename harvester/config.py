@@ -227,6 +227,10 @@ def load_config(path: str | os.PathLike[str] = DEFAULT_CONFIG) -> Config:
         text = config_path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"config file {config_path} not found: pass --config PATH or create it") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"config file {config_path} is not valid UTF-8 ({error.reason}): save it as UTF-8") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file {config_path} is a folder: pass the path of the YAML file") from None
     try:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as error:

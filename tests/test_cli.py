@@ -92,3 +92,37 @@ def test_stories_show_unknown_id_exits_2(tmp_path: Path, archive: Path) -> None:
 
     assert result.exit_code == 2
     assert "story 999 not found" in result.output
+
+
+def test_config_not_utf8_exits_2(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_bytes(b"\xff\xfe\x00garbage")
+
+    result = CliRunner().invoke(cli, ["--config", str(config), "run"])
+
+    assert result.exit_code == 2
+    assert "not valid UTF-8" in result.output
+
+
+def test_bad_database_url_exits_2(tmp_path: Path, archive: Path) -> None:
+    config = write_config(tmp_path, {"posts": {"type": "twarc", "path": str(archive)}}, database="nosuchdb://foo")
+
+    result = CliRunner().invoke(cli, ["--config", str(config), "run"])
+
+    assert result.exit_code == 2
+    assert "database: invalid URL" in result.output
+
+
+def test_missing_secret_variable_exits_2(tmp_path: Path, archive: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HARVESTER_TEST_NO_SUCH_TOKEN", raising=False)
+    sources = {
+        "x": {"type": "twitter", "bearer_token_env": "HARVESTER_TEST_NO_SUCH_TOKEN"},
+        "posts": {"type": "twarc", "path": str(archive)},
+    }
+    config = write_config(tmp_path, sources)
+
+    result = CliRunner().invoke(cli, ["--config", str(config), "run"])
+
+    assert result.exit_code == 2
+    assert "HARVESTER_TEST_NO_SUCH_TOKEN is not set" in result.output
+    assert "posts: fetched 1, new 1" in result.output

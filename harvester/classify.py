@@ -11,6 +11,7 @@ Duplicate detection by content happens in the pipeline, not here.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from harvester.records import Classification, Story
 
@@ -37,6 +38,8 @@ _AUTOMATED_SUBJECT = re.compile(
 
 def classify(story: Story) -> Classification:
     """Classify ``story`` with the reason shown to curators."""
+    if story.retweet_of == "unknown":
+        return Classification("retweet", "repost: the archive gives no id of the original post")
     if story.retweet_of:
         return Classification("retweet", f"repost of post {story.retweet_of}")
 
@@ -50,7 +53,30 @@ def classify(story: Story) -> Classification:
                 "unreadable", "no story text after removing quotes and signature"
             )
         return Classification("unreadable", "the post has no text")
-    return Classification("story", "")
+    if garbled_share(story.text) > MAX_GARBLED_SHARE:
+        return Classification(
+            "unreadable", "the text is mostly binary or undecodable characters: check the item is a mail or post"
+        )
+    if story.kind == "email":
+        return Classification("story", "mail from a person: no auto-reply or bounce signals")
+    return Classification("story", "post by a person, not a repost")
+
+
+# Share of control, unassigned or replacement characters above which a text is taken
+# for binary data: written text has almost none.
+MAX_GARBLED_SHARE = 0.05
+
+
+def garbled_share(text: str) -> float:
+    """Return the share of characters that are replacement marks, controls or unassigned."""
+    if not text:
+        return 0.0
+    bad = sum(
+        1
+        for character in text
+        if character == "\ufffd" or (unicodedata.category(character) in ("Cc", "Co", "Cn") and character not in "\n\r\t")
+    )
+    return bad / len(text)
 
 
 def automated_reason(story: Story) -> str | None:

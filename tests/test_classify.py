@@ -159,3 +159,13 @@ def test_automated_wins_over_empty_text() -> None:
         classify(email_story(text="", Auto_Submitted="auto-replied")).kind
         == "automated"
     )
+
+
+def test_binary_text_is_unreadable() -> None:
+    noise = "".join(chr(code) for code in range(0, 32) if chr(code) not in "\n\r\t") * 3 + "ab" * 40
+    story = Story(source="s", external_id="1", kind="email", text=noise, created_at=datetime.now(UTC))
+
+    verdict = classify(story)
+
+    assert verdict.kind == "unreadable"
+    assert "binary" in verdict.reason

@@ -361,7 +361,7 @@ def test_mention_title_and_full_name_link(db: Database) -> None:
         assert person.name == "Amara Okonkwo"
         assert person.handle == "amara_teaches"
         aliases = {row.alias for row in person.aliases}
-        assert aliases == {"@amara_teaches", "amara okonkwo", "okonkwo"}
+        assert aliases == {"@amara_teaches", "amara okonkwo", "okonkwo", "f:okonkwo"}
 
 
 def test_titled_surname_then_full_name(db: Database) -> None:
@@ -503,3 +503,29 @@ def test_ner_model_missing_folder(tmp_path: Path) -> None:
         load_pipeline("en_core_web_sm", str(tmp_path / "nothing"))
     with pytest.raises(ConfigError, match="not installed"):
         load_pipeline("no_such_pipeline_here")
+
+
+def test_gendered_titles_stay_apart(sqlite_url: str) -> None:
+    from datetime import UTC, datetime
+
+    from store.db import Database
+    from store.models import Story as StoryRow
+    from store.models import TagRow as Tag
+
+    db = Database(sqlite_url)
+    texts = [("Mr Julian Okonkwo taught chemistry.", "Mr Julian Okonkwo"), ("Mrs Okonkwo taught me to read.", "Mrs Okonkwo"),
+             ("Thanks again to Mrs Okonkwo.", "Mrs Okonkwo")]
+    with db.write() as session:
+        stories = []
+        for number, (text, name) in enumerate(texts):
+            story = StoryRow(source="s", external_id=str(number), kind="tweet", text=text, created_at=datetime.now(UTC))
+            story.tags.append(Tag(kind="person", text=name, start=text.index(name), end=text.index(name) + len(name), method="ner"))
+            session.add(story)
+            session.flush()
+            link_people(session, story)
+            stories.append(story)
+        ids = [story.tags[0].person_id for story in stories]
+    db.dispose()
+
+    assert ids[0] != ids[1]
+    assert ids[1] == ids[2]

@@ -14,6 +14,10 @@ its ``@`` so that it never collides with a name. A tag links to a person when:
 5. it is a full name ("Amara Okonkwo") and exactly one person is known only by
    that surname, from a titled mention. That person takes the full name.
 
+A match is refused when the tag and the person were written with titles of
+different genders ("Mrs" and "Mr"). A titled surname also gets an alias such as
+``f:okonkwo``, so later mentions with the same title find that person first.
+
 Otherwise a new person is created. Curators correct mistakes with
 ``merge_people`` and ``split_alias``.
 """
@@ -34,6 +38,8 @@ from store.models import Story as StoryRow
 log = logging.getLogger(__name__)
 
 TITLES = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame"})
+# Titles that tell a man from a woman, so "Mrs Okonkwo" is never linked to "Mr Julian Okonkwo".
+TITLE_GENDERS = {"mr": "m", "sir": "m", "mrs": "f", "ms": "f", "miss": "f", "dame": "f"}
 ALIAS_MAX_LENGTH = 300
 
 
@@ -54,6 +60,14 @@ def normalize_person_alias(text: str) -> str:
     while len(words) > 1 and words[0] in TITLES:
         words = words[1:]
     return " ".join(words)[:ALIAS_MAX_LENGTH]
+
+
+def title_gender(text: str) -> str | None:
+    """Return "m" or "f" when a name starts with a gendered title, else None."""
+    words = _words(text)
+    if len(words) < 2:
+        return None
+    return TITLE_GENDERS.get(words[0].rstrip("."))
 
 
 def display_name(written: str) -> str:
@@ -107,18 +121,35 @@ class _Linker:
         alias = normalize_person_alias(written)
         if not alias:
             return None
-        person = (
-            self.person_of(alias)
-            or self._match_in_story(written, alias, story_people)
-            or self._match_surname(written, alias)
-        )
+        gender = title_gender(written)
+        # A titled surname alone also gets an alias with the title's gender, so Mrs and
+        # Mr of the same surname stay two people.
+        gendered = f"{gender}:{alias}" if gender and " " not in alias else None
+        person = self.person_of(gendered) if gendered else None
+        if person is None:
+            person = (
+                self.person_of(alias)
+                or self._match_in_story(written, alias, story_people)
+                or self._match_surname(written, alias)
+            )
+            if person is not None and self._other_gender(person, gender):
+                person = None
         if person is None:
             person = self.create(
                 display_name(written),
                 handle=alias[1:] if alias.startswith("@") else None,
             )
         self.add_alias(person, alias)
+        if gendered:
+            self.add_alias(person, gendered)
         return person
+
+    def _other_gender(self, person: Person, gender: str | None) -> bool:
+        """Tell whether ``person`` was written with a title of the other gender."""
+        if gender is None or person.id is None:
+            return False
+        written = self.session.scalars(select(TagRow.text).where(TagRow.person_id == person.id))
+        return any(title_gender(text) not in (None, gender) for text in written)
 
     def _link_mention(self, tag: TagRow) -> Person:
         handle_alias = tag.text.lower()

@@ -529,3 +529,34 @@ def test_gendered_titles_stay_apart(sqlite_url: str) -> None:
 
     assert ids[0] != ids[1]
     assert ids[1] == ids[2]
+
+
+def test_people_commands_merge_and_split(tmp_path) -> None:
+    import yaml
+    from click.testing import CliRunner
+
+    from harvester.cli import cli
+    from tests.pages import page, post, user, write_jsonl
+
+    text = "#ConnectED Mrs Adeyemi and Mr Lindqvist both changed how I teach history and maths."
+    archive = write_jsonl(tmp_path / "posts.jsonl", [page([post(9, text)], [user("ada_teaches", "Ada Lovelace")])])
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"database": "sqlite:///s.db", "sources": {"p": {"type": "twarc", "path": str(archive)}}}))
+    runner = CliRunner()
+    assert runner.invoke(cli, ["--config", str(config), "run"]).exit_code == 0
+
+    listed = runner.invoke(cli, ["--config", str(config), "people", "list"])
+    ids = [int(line.split()[0][1:]) for line in listed.output.splitlines() if line.startswith("#")]
+    merged = runner.invoke(cli, ["--config", str(config), "people", "merge", str(ids[0]), str(ids[1])])
+    after_merge = runner.invoke(cli, ["--config", str(config), "people", "list"])
+    split = runner.invoke(cli, ["--config", str(config), "people", "split", "Mr Lindqvist"])
+    missing = runner.invoke(cli, ["--config", str(config), "people", "split", "Nobody Here"])
+
+    assert listed.exit_code == 0
+    assert len(ids) == 2
+    assert merged.exit_code == 0
+    assert after_merge.output.count("#") == 1
+    assert split.exit_code == 0
+    assert "new person" in split.output
+    assert missing.exit_code == 2
+    assert "not found" in missing.output

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 import spacy
+from sqlalchemy import func, select
 
 from harvester.app import App, pass_app
 from harvester.config import Config
@@ -15,7 +16,9 @@ from harvester.errors import ConfigError
 from harvester.tagging.evaluate import evaluate_file, format_report
 from harvester.tagging.gazetteer import Gazetteer
 from harvester.tagging.nlp import ALTERNATIVE_NAMES, load_pipeline
+from harvester.tagging.people import merge_people, split_alias
 from harvester.tagging.tagger import Tagger
+from store.models import Person, TagRow
 
 log = logging.getLogger(__name__)
 
@@ -106,5 +109,55 @@ def eval_tags(
         click.echo(format_report(report))
 
 
+@click.group("people")
+def people_group() -> None:
+    """List people found in stories, and merge or split them."""
+
+
+@people_group.command("list")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="Show at most this many people.")
+@pass_app
+def people_list(app: App, limit: int) -> None:
+    """List people with their aliases, most mentioned first."""
+    mentions = func.count(TagRow.id).label("mentions")
+    query = (
+        select(Person, mentions)
+        .outerjoin(TagRow, TagRow.person_id == Person.id)
+        .group_by(Person.id)
+        .order_by(mentions.desc(), Person.id)
+        .limit(limit)
+    )
+    with app.db.read() as session:
+        rows = session.execute(query).all()
+        if not rows:
+            click.echo("No people yet. Run `harvester run` to harvest and tag stories.")
+        for person, count in rows:
+            aliases = ", ".join(sorted(alias.alias for alias in person.aliases))
+            click.echo(f"#{person.id} {person.name} ({count} mentions): {aliases}")
+
+
+@people_group.command("merge")
+@click.argument("keep_id", type=int)
+@click.argument("other_id", type=int)
+@pass_app
+def people_merge(app: App, keep_id: int, other_id: int) -> None:
+    """Merge person OTHER_ID into KEEP_ID: its aliases and tags move over."""
+    with app.db.write() as session:
+        person = merge_people(session, keep_id, other_id)
+        name = person.name
+    click.echo(f"merged person {other_id} into #{keep_id} {name}")
+
+
+@people_group.command("split")
+@click.argument("alias")
+@pass_app
+def people_split(app: App, alias: str) -> None:
+    """Move ALIAS, and the tags written that way, to a new person."""
+    with app.db.write() as session:
+        new_id = split_alias(session, alias)
+    click.echo(f"moved {alias!r} to new person #{new_id}")
+
+
 def register(group: click.Group) -> None:
     group.add_command(eval_tags)
+    group.add_command(people_group)

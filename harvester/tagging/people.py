@@ -88,15 +88,19 @@ def _escape_like(text: str) -> str:
 class _Linker:
     def __init__(self, session: Session) -> None:
         self.session = session
+        # Aliases looked up or added in this transaction: most tags repeat a few names.
+        self.known: dict[str, Person | None] = {}
 
     def person_of(self, alias: str) -> Person | None:
-        row = self.session.scalar(select(PersonAlias).where(PersonAlias.alias == alias))
-        return row.person if row is not None else None
+        if alias not in self.known:
+            row = self.session.scalar(select(PersonAlias).where(PersonAlias.alias == alias))
+            self.known[alias] = row.person if row is not None else None
+        return self.known[alias]
 
     def add_alias(self, person: Person, alias: str) -> None:
         if alias and self.person_of(alias) is None:
             self.session.add(PersonAlias(person=person, alias=alias))
-            self.session.flush()
+            self.known[alias] = person
 
     def people_with_surname(self, surname: str) -> set[int]:
         pattern = "% " + _escape_like(surname)

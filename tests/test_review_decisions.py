@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from harvester.export.items import decide
 from harvester.review import charts
 from harvester.review.decisions import (
     ReviewError,
@@ -17,7 +18,9 @@ from harvester.review.decisions import (
     training_alias,
     validate_consent,
 )
+from harvester.review.publication import publication_state
 from harvester.review.queue import Cursor, QueueFilters
+from store.models import Story, TagRow
 
 
 @pytest.mark.parametrize(
@@ -194,3 +197,113 @@ def test_filters_reject_bad_values() -> None:
         QueueFilters.from_params({"status": "deleted"})
     with pytest.raises(ReviewError, match="YYYY-MM-DD"):
         QueueFilters.from_params({"date_from": "14/03/2025"})
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("2025-13-45T00:00:00Z~1", "month must be in 1..12"),
+        ("2025-02-30T00:00:00Z~1", "day is out of range"),
+        ("2025-01-01T00:00:00Z~9999999999999999999", "id larger than"),
+    ],
+)
+def test_cursor_rejects_impossible_values(text: str, message: str) -> None:
+    with pytest.raises(ReviewError, match="invalid page cursor") as raised:
+        Cursor.decode(text)
+    assert message in str(raised.value)
+
+
+def test_cursor_accepts_largest_id() -> None:
+    cursor = Cursor.decode(f"2025-01-01T00:00:00Z~{2**63 - 1}")
+    assert cursor is not None
+    assert cursor.id == 2**63 - 1
+
+
+def test_filters_reject_last_day() -> None:
+    with pytest.raises(ReviewError, match="invalid to date '9999-12-31'"):
+        QueueFilters.from_params({"date_to": "9999-12-31"})
+    start, end = QueueFilters.from_params({"date_to": "9999-12-30"}).day_range()
+    assert start is None
+    assert end == datetime(9999, 12, 31, tzinfo=UTC)
+
+
+def test_filters_narrowed_ignores_status() -> None:
+    assert not QueueFilters.from_params({"status": "approved"}).narrowed
+    assert QueueFilters.from_params({"status": "approved", "q": "maths"}).narrowed
+
+
+def released_story(text: str, **values: object) -> Story:
+    fields = {
+        "source": "x",
+        "external_id": "post-1",
+        "kind": "tweet",
+        "author_name": "Ada Lovelace",
+        "author_handle": "ada",
+        "text": text,
+        "status": "approved",
+        "consent": "given",
+        "attribution": "first_name",
+        "tags": [],
+    }
+    fields.update(values)
+    return Story(**fields)
+
+
+def test_publication_ready() -> None:
+    story = released_story("Mr Patel taught me maths.")
+    state = publication_state(story, [])
+    assert state is not None
+    assert state.state == "ready"
+    assert state.message == "ready to publish"
+    assert state.badge is None
+    assert decide(story).action == "upsert"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Write to patel@school.example.org for more.", "1 email address(es)"),
+        ("Call Mr Patel on 07700 900123 to hear more.", "1 phone number(s)"),
+    ],
+)
+def test_publication_held_for_contact(text: str, expected: str) -> None:
+    story = released_story(text)
+    state = publication_state(story, [])
+    assert state is not None
+    assert state.state == "held"
+    assert state.badge == "held back"
+    assert state.message.startswith("held back: text contains " + expected)
+    assert list(state.reasons) == decide(story).reasons
+
+
+def test_publication_held_for_pupil_name() -> None:
+    pupil = TagRow(kind="person", text="Tom", name="Tom Jones", start=0, end=3, pupil=True)
+    story = released_story("Tom helped me in year 9.", tags=[pupil])
+    state = publication_state(story, ["Tom", "Tom Jones"])
+    assert state is not None
+    assert state.state == "held"
+    assert "tagged as a pupil" in state.message
+    assert decide(story).action == "hold"
+
+
+@pytest.mark.parametrize("consent", ["unknown", "declined", "withdrawn"])
+def test_publication_waits_for_consent(consent: str) -> None:
+    # The email address does not matter while consent is missing, as in decide.
+    story = released_story("Write to patel@school.example.org.", consent=consent)
+    state = publication_state(story, [])
+    assert state is not None
+    assert state.state == "no_consent"
+    assert state.badge == "no consent"
+    assert state.message == (
+        f"will not be published until consent is given (consent is {consent})"
+    )
+    assert decide(story).action == "skip"
+
+
+def test_publication_only_for_released_stories() -> None:
+    assert publication_state(released_story("Text.", status="pending"), []) is None
+    gone = released_story("Text.", gone_at_source=datetime(2025, 3, 1, tzinfo=UTC))
+    state = publication_state(gone, [])
+    assert state is not None
+    assert state.state == "gone"
+    assert decide(gone).action == "skip"

@@ -12,8 +12,10 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 
+from harvester.app import App
+from harvester.config import load_config
 from harvester.review import create_app
-from harvester.review.accounts import update_curator
+from harvester.review.accounts import authenticate, set_password, update_curator
 from harvester.review.decisions import ReviewError
 from harvester.review.queue import Cursor, QueueFilters, build_query, fetch_queue
 from harvester.review.security import SessionCodec
@@ -192,6 +194,18 @@ def test_disabled_curator_session_ends(
     response = client.get("/queue", follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"].startswith("/login")
+
+
+def test_password_change_ends_session(
+    client: TestClient, review_site: ReviewSite
+) -> None:
+    log_in(client, review_site.curator_email)
+    set_password(review_site.app.db, review_site.curator_email, "a brand new password")
+    response = client.get("/queue", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/login")
+    log_in(client, review_site.curator_email, "a brand new password")
+    assert client.get("/queue", follow_redirects=False).status_code == 200
 
 
 def test_logout_clears_session(client: TestClient, review_site: ReviewSite) -> None:
@@ -617,6 +631,104 @@ def test_unknown_story_is_404(client: TestClient, review_site: ReviewSite) -> No
     assert response.status_code == 404
 
 
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("status=all&after=2025-13-45T00:00:00Z~1", "invalid page cursor"),
+        ("after=2025-01-01T00:00:00Z~9999999999999999999", "invalid page cursor"),
+        ("date_to=9999-12-31", "invalid to date"),
+        ("date_from=2025-02-30", "invalid from date"),
+    ],
+)
+def test_crafted_queue_query_is_400(
+    client: TestClient, review_site: ReviewSite, query: str, message: str
+) -> None:
+    log_in(client, review_site.curator_email)
+    response = client.get(f"/queue?{query}")
+    assert response.status_code == 400
+    assert message in response.text
+
+
+def test_story_id_out_of_range_is_404(
+    client: TestClient, review_site: ReviewSite
+) -> None:
+    huge = "99999999999999999999999"
+    assert client.get(f"/stories/{huge}", follow_redirects=False).status_code == 303
+    csrf = log_in(client, review_site.curator_email)
+    page = client.get(f"/stories/{huge}")
+    assert page.status_code == 404
+    assert f"story {huge} not found" in page.text
+    assert client.get(f"/stories/-{huge}").status_code == 404
+    assert client.get(f"/stories/{huge}/raw").status_code == 404
+    response = client.post(
+        f"/stories/{huge}/decision", data={"action": "approve", "csrf_token": csrf}
+    )
+    assert response.status_code == 404
+    response = client.post(
+        f"/quarantine/{huge}/release", data={"csrf_token": csrf}
+    )
+    assert response.status_code == 404
+
+    okafor = review_site.story_ids["okafor"]
+    response = client.post(
+        "/queue/bulk",
+        data={"action": "approve", "ids": [huge, str(okafor)], "csrf_token": csrf},
+        headers={"x-requested-with": "fetch"},
+    )
+    assert response.status_code == 200
+    assert response.json() == {"changed": [okafor], "skipped": {huge: "not found"}}
+
+
+def test_empty_queue_messages(client: TestClient, review_site: ReviewSite) -> None:
+    log_in(client, review_site.curator_email)
+    page = client.get("/queue?status=published").text
+    assert "No stories with this status yet." in page
+    assert "No stories match these filters." not in page
+    page = client.get("/queue?status=pending&q=no+such+words").text
+    assert "No stories match these filters." in page
+    assert "No stories with this status yet." not in page
+
+
+def publication_text(client: TestClient, story_id: int) -> str:
+    page = client.get(f"/stories/{story_id}")
+    assert page.status_code == 200
+    match = re.search(r'<dd id="story-publication"[^>]*>(.*?)</dd>', page.text, re.DOTALL)
+    assert match, "the story page has no publication line"
+    return " ".join(match.group(1).split())
+
+
+def test_story_page_shows_publication(
+    client: TestClient, review_site: ReviewSite
+) -> None:
+    log_in(client, review_site.curator_email)
+    story_id = review_site.story_ids["approved"]
+    assert publication_text(client, story_id) == "ready to publish"
+    queue = client.get("/queue?status=approved").text
+    assert "publication-badge" not in queue
+
+    with review_site.app.db.write() as session:
+        story = session.get(Story, story_id)
+        story.text = "Mr Patel <b>taught</b> me NPQH maths. Mail patel@school.example.org."
+    publication = publication_text(client, story_id)
+    assert publication.startswith("held back:")
+    assert "text contains 1 email address(es): remove them before publishing" in publication
+    queue = client.get("/queue?status=approved").text
+    assert 'title="held back: text contains 1 email address(es)' in queue
+    assert ">held back</span>" in queue
+    assert "<b>taught</b>" not in queue
+
+    with review_site.app.db.write() as session:
+        session.get(Story, story_id).consent = "unknown"
+    assert publication_text(client, story_id) == (
+        "will not be published until consent is given (consent is unknown)"
+    )
+    queue = client.get("/queue?status=approved").text
+    assert ">no consent</span>" in queue
+
+    pending = review_site.story_ids["okafor"]
+    assert 'id="story-publication"' not in client.get(f"/stories/{pending}").text
+
+
 # Untrusted content
 
 
@@ -844,6 +956,56 @@ def test_curators_cli(tmp_path: Path, fast_argon2: None) -> None:
     )
     assert result.exit_code == 2
     assert "not found" in result.output
+
+
+def test_curators_passwd_cli(tmp_path: Path, fast_argon2: None) -> None:
+    from harvester.cli import cli
+
+    config = tmp_path / "config.yaml"
+    config.write_text(f"database: sqlite:///{tmp_path / 'cli.db'}\n")
+    runner = CliRunner()
+    old_password = "a long enough password"
+    new_password = "a newer long password"
+    result = runner.invoke(
+        cli,
+        ["--config", str(config), "curators", "add", "helper@example.org"],
+        input=f"{old_password}\n{old_password}\n",
+    )
+    assert result.exit_code == 0, result.output
+
+    result = runner.invoke(
+        cli,
+        ["--config", str(config), "curators", "passwd", "Helper@Example.org"],
+        input=f"{new_password}\n{new_password}\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "changed the password of helper@example.org" in result.output
+
+    result = runner.invoke(
+        cli,
+        ["--config", str(config), "curators", "passwd", "helper@example.org"],
+        input="too short\ntoo short\n",
+    )
+    assert result.exit_code == 2
+    assert "shorter than" in result.output
+
+    result = runner.invoke(
+        cli,
+        ["--config", str(config), "curators", "passwd", "nobody@example.org"],
+        input=f"{new_password}\n{new_password}\n",
+    )
+    assert result.exit_code == 2
+    assert "not found" in result.output
+
+    app = App.from_config(load_config(config))
+    try:
+        assert authenticate(app.db, "helper@example.org", old_password) is None
+        assert authenticate(app.db, "helper@example.org", new_password) is not None
+        with app.db.read() as session:
+            actions = list(session.scalars(select(AuditEvent.action)))
+        assert actions.count("curator_password") == 1
+    finally:
+        app.close()
 
 
 def test_review_error_is_harvester_error() -> None:

@@ -1,4 +1,4 @@
-"""Curator accounts: create, list, disable, change role, and check a login."""
+"""Curator accounts: create, list, disable, change role or password, and check a login."""
 
 from __future__ import annotations
 
@@ -157,6 +157,37 @@ def update_curator(
             )
         info = _info(row)
     log.info("curator %s updated: %s -> %s", address, before, after)
+    return info
+
+
+def set_password(
+    db: Database, email: str, password: str, actor: CuratorInfo | None = None
+) -> CuratorInfo:
+    """Replace a curator's password; raise ReviewError if not found or the password is weak.
+
+    Sessions carry a fingerprint of the password hash, so the new hash ends every
+    existing session of that curator at its next request.
+    """
+    address = normalize_email(email)
+    problem = password_problem(password)
+    if problem:
+        raise ReviewError(f"{problem}: choose a longer password for {address}")
+    password_hash = hash_password(password)
+    with db.write() as session:
+        row = session.scalar(
+            select(Curator).where(func.lower(Curator.email) == address)
+        )
+        if row is None:
+            raise ReviewError(
+                f"curator {address} not found: list them with `harvester curators list`"
+            )
+        row.password_hash = password_hash
+        # The audit event records that the password changed, never the hash.
+        session.add(
+            _account_event(actor, "curator_password", None, {"email": address})
+        )
+        info = _info(row)
+    log.info("password of curator %s changed, which ends their sessions", address)
     return info
 
 

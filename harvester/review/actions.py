@@ -164,11 +164,16 @@ def bulk_decide(
     if decision == "reject" and not (reason and reason.strip()):
         raise ReviewError("a rejection needs a reason: type one and try again")
 
+    # An id outside the column's range would overflow the database driver. It cannot
+    # match a row, so the loop below reports it as not found.
+    queryable_ids = [
+        story_id for story_id in unique_ids if decisions.fits_row_id(story_id)
+    ]
     result = BulkResult()
     with db.write() as session:
         rows = {
             story.id: story
-            for story in session.scalars(select(Story).where(Story.id.in_(unique_ids)))
+            for story in session.scalars(select(Story).where(Story.id.in_(queryable_ids)))
         }
         for story_id in unique_ids:
             story = rows.get(story_id)

@@ -1,4 +1,4 @@
-"""``harvester serve`` and ``harvester curators add|list|disable``."""
+"""``harvester serve`` and ``harvester curators add|list|disable|passwd``."""
 
 from __future__ import annotations
 
@@ -105,6 +105,21 @@ def disable_command(app: App, email: str) -> None:
     except ReviewError as error:
         raise UsageError(str(error)) from None
     click.echo(f"disabled {curator.email}")
+
+
+@curators_group.command("passwd")
+@click.argument("email")
+@pass_app
+def passwd_command(app: App, email: str) -> None:
+    """Set a curator's password and end their sessions; the password is asked for twice."""
+    from harvester.review.accounts import set_password
+
+    password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    try:
+        curator = set_password(app.db, email, password)
+    except ReviewError as error:
+        raise UsageError(str(error)) from None
+    click.echo(f"changed the password of {curator.email}: their sessions have ended")
 
 
 def register(group: click.Group) -> None:

@@ -44,6 +44,9 @@ _ALLOWED_FROM = {
 }
 
 MAX_REASON_LENGTH = 2000
+# The range of row ids that SQLite INTEGER and PostgreSQL BIGINT columns can store.
+MIN_ROW_ID = -(2**63)
+MAX_ROW_ID = 2**63 - 1
 
 
 class ReviewError(HarvesterError):
@@ -87,6 +90,11 @@ class TagAdjustment:
 
     kept: list[TagSpan]
     dropped: list[TagSpan]
+
+
+def fits_row_id(value: int) -> bool:
+    """Return whether ``value`` fits an id column, so a query with it cannot overflow."""
+    return MIN_ROW_ID <= value <= MAX_ROW_ID
 
 
 def next_status(current: str, decision: str, reason: str | None = None) -> str:

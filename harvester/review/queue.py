@@ -15,7 +15,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import Select, exists, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
-from harvester.review.decisions import STATUSES, ReviewError
+from harvester.review.decisions import MAX_ROW_ID, STATUSES, ReviewError
+from harvester.review.publication import Publication, publication_state
 from store.models import Retweet, Story, TagRow
 
 PAGE_SIZE = 50
@@ -43,8 +44,19 @@ class Cursor:
             raise ReviewError(
                 f"invalid page cursor {text!r}: go back to the first page"
             )
-        moment = datetime.fromisoformat(match.group(1)).replace(tzinfo=UTC)
-        return cls(moment, int(match.group(2)))
+        try:
+            moment = datetime.fromisoformat(match.group(1)).replace(tzinfo=UTC)
+        except ValueError as error:
+            raise ReviewError(
+                f"invalid page cursor {text!r} ({error}): go back to the first page"
+            ) from None
+        row_id = int(match.group(2))
+        if row_id > MAX_ROW_ID:
+            raise ReviewError(
+                f"invalid page cursor {text!r} (id larger than {MAX_ROW_ID}): "
+                "go back to the first page"
+            )
+        return cls(moment, row_id)
 
 
 @dataclass(frozen=True)
@@ -75,6 +87,13 @@ class QueueFilters:
         filters.day_range()
         return filters
 
+    @property
+    def narrowed(self) -> bool:
+        """Whether any filter besides the status tab is set."""
+        return any(
+            getattr(self, item.name) for item in fields(self) if item.name != "status"
+        )
+
     def to_params(self) -> dict[str, str]:
         return {
             item.name: getattr(self, item.name)
@@ -86,6 +105,10 @@ class QueueFilters:
         """Return the UTC start of ``date_from`` and the UTC end of ``date_to``."""
         start = _parse_day(self.date_from, "from")
         end = _parse_day(self.date_to, "to")
+        if end == date.max:
+            raise ReviewError(
+                f"invalid to date {self.date_to!r}: use a date before {date.max.isoformat()}"
+            )
         return (
             datetime.combine(start, time(), UTC) if start else None,
             datetime.combine(end + timedelta(days=1), time(), UTC) if end else None,
@@ -119,6 +142,7 @@ class QueueRow:
     tags: list[tuple[str, str]] = field(default_factory=list)
     retweets: int = 0
     duplicates: int = 0
+    publication: Publication | None = None
 
 
 @dataclass(frozen=True)
@@ -195,16 +219,20 @@ def fetch_queue(
     ids = [story.id for story in page]
 
     tags: dict[int, list[tuple[str, str]]] = {story_id: [] for story_id in ids}
+    # Names tagged as pupils, which hold an approved story back (same rule as pupil_names).
+    pupils: dict[int, set[str]] = {story_id: set() for story_id in ids}
     duplicates: dict[int, int] = {}
     retweets: dict[str, int] = {}
     if ids:
         tag_rows = session.execute(
-            select(TagRow.story_id, TagRow.kind, TagRow.name, TagRow.text)
+            select(TagRow.story_id, TagRow.kind, TagRow.name, TagRow.text, TagRow.pupil)
             .where(TagRow.story_id.in_(ids))
             .order_by(TagRow.story_id, TagRow.start)
         )
-        for story_id, kind, name, text in tag_rows:
+        for story_id, kind, name, text, pupil in tag_rows:
             tags[story_id].append((kind, name or text))
+            if pupil:
+                pupils[story_id].update(value for value in (text, name) if value)
         duplicates = dict(
             session.execute(
                 select(Story.duplicate_of_id, func.count())
@@ -238,6 +266,7 @@ def fetch_queue(
             tags=tags.get(story.id, []),
             retweets=retweets.get(story.external_id, 0) if story.kind == "tweet" else 0,
             duplicates=duplicates.get(story.id, 0),
+            publication=publication_state(story, sorted(pupils.get(story.id, ()))),
         )
         for story in page
     ]

@@ -16,6 +16,7 @@ from fastapi.responses import (
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from harvester.export.items import pupil_names
 from harvester.review import actions
 from harvester.review.accounts import CuratorInfo
 from harvester.review.decisions import (
@@ -25,6 +26,7 @@ from harvester.review.decisions import (
     highlight_segments,
     tag_matches,
 )
+from harvester.review.publication import publication_state
 from harvester.review.queue import story_author
 from harvester.review.web import current_curator, render, review_state, wants_json
 from store.models import AuditEvent, RawItemRow, Retweet, Story, Training
@@ -84,6 +86,7 @@ def load_story_view(session: Session, story_id: int) -> dict[str, Any]:
         if story.kind == "email" and story.html
         else None,
         "source_link": public_link(story.url),
+        "publication": publication_state(story, pupil_names(story)),
         "consent_values": CONSENT_VALUES,
         "attributions": ATTRIBUTIONS,
         "training_names": training_names,

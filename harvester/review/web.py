@@ -23,7 +23,12 @@ from starlette.concurrency import run_in_threadpool
 
 from harvester.app import App
 from harvester.review.accounts import CuratorInfo, load_curator
-from harvester.review.decisions import ConflictError, NotFoundError, ReviewError
+from harvester.review.decisions import (
+    ConflictError,
+    NotFoundError,
+    ReviewError,
+    fits_row_id,
+)
 from harvester.review.security import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -132,6 +137,29 @@ async def current_admin(
     return curator
 
 
+async def check_path_ids(
+    request: Request,
+    curator: Annotated[CuratorInfo, Depends(current_curator)],
+) -> None:
+    """Raise NotFoundError for a path id no row can have.
+
+    Without this check an id outside the 64-bit range of id columns reaches the database
+    driver, which raises OverflowError (SQLite) instead of finding nothing.
+    It depends on ``current_curator`` so that a request without a session still goes
+    to the login page first.
+    """
+    for name, value in request.path_params.items():
+        if not name.endswith("_id"):
+            continue
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            continue
+        if not fits_row_id(number):
+            label = name.removesuffix("_id").replace("_", " ")
+            raise NotFoundError(f"{label} {value} not found: no row has an id this large")
+
+
 def render(
     request: Request,
     name: str,
@@ -236,8 +264,9 @@ def create_app(app: App, *, secure_cookies: bool = False) -> FastAPI:
         app, codec, LoginThrottle(), templates, secure_cookies
     )
     api.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    for module in (routes_auth, routes_queue, routes_story, routes_admin):
-        api.include_router(module.router)
+    api.include_router(routes_auth.router)
+    for module in (routes_queue, routes_story, routes_admin):
+        api.include_router(module.router, dependencies=[Depends(check_path_ids)])
     _install_error_handlers(api)
     _install_headers(api)
     return api

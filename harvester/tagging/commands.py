@@ -1,4 +1,4 @@
-"""The ``harvester eval-tags`` command."""
+"""The ``harvester eval-tags`` and ``harvester people`` commands."""
 
 from __future__ import annotations
 

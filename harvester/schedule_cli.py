@@ -70,6 +70,8 @@ def schedule_command(app: App) -> None:
     """Harvest every enabled source on its schedule until stopped with SIGTERM or Ctrl-C."""
     import scheduler
 
+    sources = ", ".join(app.config.enabled_sources()) or "none"
+    click.echo(f"Scheduler starting for sources: {sources} (stop with Ctrl-C or SIGTERM; add -v for a line per run)", err=True)
     sys.exit(scheduler.run(app))
 
 

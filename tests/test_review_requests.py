@@ -876,7 +876,7 @@ def test_dashboard_renders_charts(seeded: ReviewSite) -> None:
     assert page.text.count("<svg") == 4
     assert "No data yet." not in page.text
     assert "Mr Patel" in page.text
-    assert "National Professional Qualification for Headship" in page.text
+    assert "NPQ for Headship" in page.text
 
 
 def test_queue_query_uses_status_index(review_site: ReviewSite) -> None:

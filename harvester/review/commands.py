@@ -37,6 +37,7 @@ def serve_command(app: App, host: str, port: int, secure_cookies: bool) -> None:
     from harvester.review import create_app
 
     api = create_app(app, secure_cookies=secure_cookies)
+    click.echo(f"Serving the review page on http://{host}:{port}/ (stop with Ctrl-C)", err=True)
     log.info("review page starting on http://%s:%d", host, port)
     uvicorn.run(
         api,

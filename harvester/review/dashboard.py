@@ -97,6 +97,11 @@ def top_tags(
     return [(str(name), int(count)) for name, count in session.execute(query)]
 
 
+def short_training_name(name: str) -> str:
+    """Shorten the long NPQ course names so chart labels stay apart."""
+    return name.replace("National Professional Qualification", "NPQ")
+
+
 def queue_size_per_week(session: Session, weeks: list[str]) -> list[tuple[str, int]]:
     """Return the number of stories waiting for a decision at the end of each week.
 
@@ -154,6 +159,6 @@ def load_dashboard(
         weeks=weeks,
         stories_by_source=stories_per_week(session, weeks),
         top_people=top_tags(session, "person"),
-        top_training=top_tags(session, "training"),
+        top_training=[(short_training_name(name), count) for name, count in top_tags(session, "training")],
         queue_size=queue_size_per_week(session, weeks),
     )

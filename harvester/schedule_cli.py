@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import os
 import sys
 from datetime import UTC, datetime
 from typing import Any
@@ -161,7 +162,18 @@ def source_status(
         "checkpoint": json.loads(redact(json.dumps(hide_secrets(checkpoint))))
         if checkpoint
         else None,
+        "problems": missing_secrets(settings) if settings.enabled else [],
     }
+
+
+def missing_secrets(settings: Any) -> list[str]:
+    """Return a message for each secret variable the source needs that is not set."""
+    problems = []
+    for key in ("password_env", "bearer_token_env"):
+        variable = getattr(settings, key, None)
+        if variable and not os.environ.get(variable):
+            problems.append(f"environment variable {variable} ({key}) is not set in this shell")
+    return problems
 
 
 @click.command("status")
@@ -233,6 +245,8 @@ def _echo_source(entry: dict[str, Any], running: bool | None) -> None:
     click.echo(
         f"  checkpoint: {json.dumps(checkpoint, sort_keys=True) if checkpoint else 'none'}"
     )
+    for problem in entry["problems"]:
+        click.echo(f"  warning:    {problem}")
 
 
 def register(group: click.Group) -> None:

@@ -510,3 +510,21 @@ def test_default_config_harvests_samples_then_stops(tmp_path):
     assert all(run.status == "ok" for run in runs)
     assert stories > 0
     db.dispose()
+
+
+def test_status_warns_missing_secret(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from harvester.cli import cli
+
+    monkeypatch.delenv("HARVESTER_TEST_NO_PASSWORD", raising=False)
+    config = tmp_path / "config.yaml"
+    sources = {
+        "inbox": {"type": "imap", "host": "127.0.0.1", "username": "u", "password_env": "HARVESTER_TEST_NO_PASSWORD"}
+    }
+    config.write_text(yaml.safe_dump({"database": f"sqlite:///{tmp_path / 's.db'}", "sources": sources}))
+
+    result = CliRunner().invoke(cli, ["--config", str(config), "status"])
+
+    assert result.exit_code == 0
+    assert "HARVESTER_TEST_NO_PASSWORD (password_env) is not set" in result.output

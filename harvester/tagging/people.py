@@ -90,6 +90,8 @@ class _Linker:
         self.session = session
         # Aliases looked up or added in this transaction: most tags repeat a few names.
         self.known: dict[str, Person | None] = {}
+        # Title genders each person was written with in this transaction, by object id.
+        self.genders: dict[int, set[str]] = {}
 
     def person_of(self, alias: str) -> Person | None:
         if alias not in self.known:
@@ -111,11 +113,30 @@ class _Linker:
         )
         return set(rows)
 
+    def preload(self, tags: Iterable[TagRow]) -> None:
+        """Look up the aliases ``tags`` may need in one query instead of one per tag."""
+        wanted: set[str] = set()
+        for tag in tags:
+            written = tag.name or tag.text
+            alias = normalize_person_alias(written)
+            wanted.update({alias, tag.text.lower(), alias.rsplit(" ", 1)[-1]})
+            gender = title_gender(written)
+            if gender:
+                wanted.add(f"{gender}:{alias}")
+        wanted = {alias for alias in wanted if alias and alias not in self.known}
+        aliases = sorted(wanted)
+        for start in range(0, len(aliases), 500):
+            chunk = aliases[start : start + 500]
+            rows = self.session.scalars(select(PersonAlias).where(PersonAlias.alias.in_(chunk)))
+            for row in rows:
+                self.known[row.alias] = row.person
+        for alias in wanted:
+            self.known.setdefault(alias, None)
+
     def create(self, name: str, handle: str | None = None) -> Person:
+        # The caller flushes once for the batch, which gives new people their ids.
         person = Person(name=name, handle=handle)
         self.session.add(person)
-        self.session.flush()
-        log.debug("created person %d", person.id)
         return person
 
     def link(self, tag: TagRow, story_people: dict[str, Person]) -> Person | None:
@@ -146,11 +167,17 @@ class _Linker:
         self.add_alias(person, alias)
         if gendered:
             self.add_alias(person, gendered)
+        if gender:
+            self.genders.setdefault(id(person), set()).add(gender)
         return person
 
     def _other_gender(self, person: Person, gender: str | None) -> bool:
         """Tell whether ``person`` was written with a title of the other gender."""
-        if gender is None or person.id is None:
+        if gender is None:
+            return False
+        if self.genders.get(id(person), set()) - {gender}:
+            return True
+        if person.id is None:
             return False
         written = self.session.scalars(select(TagRow.text).where(TagRow.person_id == person.id))
         return any(title_gender(text) not in (None, gender) for text in written)
@@ -219,7 +246,10 @@ def link_people(session: Session, stories: StoryRow | Iterable[StoryRow]) -> int
     """
     linker = _Linker(session)
     linked = 0
-    for story in [stories] if isinstance(stories, StoryRow) else stories:
+    stories = [stories] if isinstance(stories, StoryRow) else list(stories)
+    linker.preload(tag for story in stories for tag in story.tags if tag.kind == "person" and tag.person_id is None)
+    links: list[tuple[TagRow, Person]] = []
+    for story in stories:
         linked_before = linked
         story_people: dict[str, Person] = {}
         # Full names first, so "Mrs Okonkwo" or "Marcus" later in the story find them.
@@ -236,10 +266,13 @@ def link_people(session: Session, stories: StoryRow | Iterable[StoryRow]) -> int
             person = linker.link(tag, story_people)
             if person is None:
                 continue
-            tag.person_id = person.id
+            links.append((tag, person))
             story_people[normalize_person_alias(tag.name or tag.text)] = person
             linked += 1
         log.debug("story %s: linked %d person tags", story.id, linked - linked_before)
+    session.flush()
+    for tag, person in links:
+        tag.person_id = person.id
     return linked
 
 

@@ -6,25 +6,29 @@ import json
 import logging
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import click
-import spacy
 from sqlalchemy import func, select
 
 from harvester.app import App, pass_app
 from harvester.config import Config
 from harvester.errors import ConfigError
-from harvester.tagging.evaluate import evaluate_file, format_report
-from harvester.tagging.gazetteer import Gazetteer
-from harvester.tagging.nlp import ALTERNATIVE_NAMES, load_pipeline
 from harvester.tagging.people import merge_people, split_alias
-from harvester.tagging.tagger import Tagger
 from store.models import Person, TagRow
+
+if TYPE_CHECKING:
+    from spacy.language import Language
 
 log = logging.getLogger(__name__)
 
 
-def load_plain_pipeline(name: str) -> spacy.language.Language:
+def load_plain_pipeline(name: str) -> Language:
     """Load a pipeline with all its components, as a user of spaCy would."""
+    import spacy
+
+    from harvester.tagging.nlp import ALTERNATIVE_NAMES
+
     for candidate in (name, ALTERNATIVE_NAMES.get(name)):
         if candidate:
             try:
@@ -89,6 +93,12 @@ def eval_tags(
     project's gold JSONL. Curators' aliases in the database are not used, so runs
     are reproducible.
     """
+    # spaCy loads here rather than at import, so other commands start quickly.
+    from harvester.tagging.evaluate import evaluate_file, format_report
+    from harvester.tagging.gazetteer import Gazetteer
+    from harvester.tagging.nlp import load_pipeline
+    from harvester.tagging.tagger import Tagger
+
     config = _config(app)
     settings = config.nlp
     tagger = Tagger(

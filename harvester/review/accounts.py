@@ -60,6 +60,14 @@ def validate_role(role: str) -> None:
         raise ReviewError(f"invalid role {role!r}: use curator or admin")
 
 
+def _checked_hash(password: str, address: str) -> str:
+    """Hash ``password`` after checking it; raise ReviewError naming ``address`` if it is weak."""
+    problem = password_problem(password)
+    if problem:
+        raise ReviewError(f"{problem}: choose a longer password for {address}")
+    return hash_password(password)
+
+
 def add_curator(
     db: Database,
     email: str,
@@ -70,10 +78,7 @@ def add_curator(
     """Create a curator account; raise ReviewError if the address is taken or the password is weak."""
     address = normalize_email(email)
     validate_role(role)
-    problem = password_problem(password)
-    if problem:
-        raise ReviewError(f"{problem}: choose a longer password for {address}")
-    password_hash = hash_password(password)
+    password_hash = _checked_hash(password, address)
 
     with db.write() as session:
         existing_id = session.scalar(
@@ -169,10 +174,7 @@ def set_password(
     existing session of that curator at its next request.
     """
     address = normalize_email(email)
-    problem = password_problem(password)
-    if problem:
-        raise ReviewError(f"{problem}: choose a longer password for {address}")
-    password_hash = hash_password(password)
+    password_hash = _checked_hash(password, address)
     with db.write() as session:
         row = session.scalar(
             select(Curator).where(func.lower(Curator.email) == address)

@@ -9,7 +9,7 @@ code 2 and any other HarvesterError into exit code 1.
     ├── SourceError        a source failed; carries the source name
     │   ├── TransientSourceError   worth retrying: timeouts, resets, 5xx, IMAP BYE
     │   ├── PermanentSourceError   needs a person: bad password, 401, missing folder
-    │   └── RateLimited            the X API said 429; carries the reset time
+    │   └── RateLimited            the X API returned 429; carries the reset time
     └── ItemError          one raw item could not be read; carries its id
 """
 
@@ -47,7 +47,7 @@ class PermanentSourceError(SourceError):
 
 
 class RateLimited(SourceError):
-    """The X API answered 429; the run ends and resumes after ``reset_at``."""
+    """The X API returned 429, so the run ends and resumes after ``reset_at``."""
 
     def __init__(self, source: str, reset_at: datetime | None) -> None:
         when = reset_at.isoformat() if reset_at else "an unknown time"

@@ -11,7 +11,7 @@ from harvester.records import Batch
 
 
 class Source(Protocol):
-    """What the pipeline needs from a source."""
+    """The interface the pipeline uses to fetch from a source."""
 
     name: str
 

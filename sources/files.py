@@ -58,21 +58,21 @@ def split_page(page: dict[str, Any]) -> Iterator[tuple[str | None, dict[str, Any
         if not isinstance(tweet, dict) or post_id(tweet) is None:
             yield None, {"data": tweet, "includes": {}}
             continue
-        wanted_users = {tweet.get("author_id")}
+        user_ids = {tweet.get("author_id")}
         for mention in (tweet.get("entities") or {}).get("mentions") or []:
-            wanted_users.add(mention.get("id"))
+            user_ids.add(mention.get("id"))
         referenced = []
         for reference in tweet.get("referenced_tweets") or []:
             original = tweets.get(reference.get("id"))
             if original is not None:
                 referenced.append(original)
-                wanted_users.add(original.get("author_id"))
+                user_ids.add(original.get("author_id"))
                 for mention in (original.get("entities") or {}).get("mentions") or []:
-                    wanted_users.add(mention.get("id"))
+                    user_ids.add(mention.get("id"))
         payload = {
             "data": tweet,
             "includes": {
-                "users": [users[uid] for uid in sorted(filter(None, wanted_users)) if uid in users],
+                "users": [users[uid] for uid in sorted(filter(None, user_ids)) if uid in users],
                 "tweets": referenced,
             },
         }

@@ -238,7 +238,7 @@ class Quarantined(Base):
 
 
 class Checkpoint(Base):
-    """Where a source resumes: since_id and next_token, or UIDVALIDITY and UID."""
+    """The position a source resumes from: since_id and next_token, or UIDVALIDITY and UID."""
 
     __tablename__ = "checkpoints"
 

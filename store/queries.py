@@ -51,10 +51,10 @@ def insert_ignoring_conflicts(session: Session, model: type, rows: Sequence[dict
 
 def existing_external_ids(session: Session, source: str, external_ids: Iterable[str]) -> set[str]:
     """Return which of ``external_ids`` the store already holds for ``source``."""
-    wanted = list(set(external_ids))
+    unique_ids = list(set(external_ids))
     found: set[str] = set()
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
+    for start in range(0, len(unique_ids), 500):
+        chunk = unique_ids[start : start + 500]
         found.update(
             session.scalars(
                 select(RawItemRow.external_id).where(RawItemRow.source == source, RawItemRow.external_id.in_(chunk))
@@ -65,11 +65,11 @@ def existing_external_ids(session: Session, source: str, external_ids: Iterable[
 
 def stories_by_hash(session: Session, hashes: Iterable[str]) -> dict[str, int]:
     """Map each content hash already stored to the id of the first story that has it."""
-    wanted = [value for value in set(hashes) if value]
-    if not wanted:
+    unique_hashes = [value for value in set(hashes) if value]
+    if not unique_hashes:
         return {}
     rows = session.execute(
-        select(Story.content_hash, func.min(Story.id)).where(Story.content_hash.in_(wanted)).group_by(Story.content_hash)
+        select(Story.content_hash, func.min(Story.id)).where(Story.content_hash.in_(unique_hashes)).group_by(Story.content_hash)
     )
     return {value: story_id for value, story_id in rows}
 

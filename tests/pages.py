@@ -8,7 +8,7 @@ from typing import Any
 
 
 def post(post_id: int, text: str, author: str = "ada_teaches", **fields: Any) -> dict[str, Any]:
-    """Return a post in the v2 shape with the fields harvester asks for."""
+    """Return a post in the v2 shape with the fields harvester requests."""
     data: dict[str, Any] = {
         "id": str(post_id),
         "text": text,

@@ -301,9 +301,9 @@ def _open_inline_forward(story: Story, text: str, defects: list[str]) -> str:
     if match is None:
         return text
     # A long text above the marker is the sender's own story, so the forward stays.
-    subject_says_forward = bool(story.subject and _FORWARD_SUBJECT.match(story.subject))
+    subject_marks_forward = bool(story.subject and _FORWARD_SUBJECT.match(story.subject))
     if (
-        not subject_says_forward
+        not subject_marks_forward
         and len(text[: match.start()].strip()) > _MAX_FORWARD_NOTE
     ):
         return text

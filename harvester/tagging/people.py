@@ -115,22 +115,22 @@ class _Linker:
 
     def preload(self, tags: Iterable[TagRow]) -> None:
         """Look up the aliases ``tags`` may need in one query instead of one per tag."""
-        wanted: set[str] = set()
+        needed: set[str] = set()
         for tag in tags:
             written = tag.name or tag.text
             alias = normalize_person_alias(written)
-            wanted.update({alias, tag.text.lower(), alias.rsplit(" ", 1)[-1]})
+            needed.update({alias, tag.text.lower(), alias.rsplit(" ", 1)[-1]})
             gender = title_gender(written)
             if gender:
-                wanted.add(f"{gender}:{alias}")
-        wanted = {alias for alias in wanted if alias and alias not in self.known}
-        aliases = sorted(wanted)
+                needed.add(f"{gender}:{alias}")
+        needed = {alias for alias in needed if alias and alias not in self.known}
+        aliases = sorted(needed)
         for start in range(0, len(aliases), 500):
             chunk = aliases[start : start + 500]
             rows = self.session.scalars(select(PersonAlias).where(PersonAlias.alias.in_(chunk)))
             for row in rows:
                 self.known[row.alias] = row.person
-        for alias in wanted:
+        for alias in needed:
             self.known.setdefault(alias, None)
 
     def create(self, name: str, handle: str | None = None) -> Person:
@@ -142,10 +142,12 @@ class _Linker:
     def link(self, tag: TagRow, story_people: dict[str, Person]) -> Person | None:
         if tag.method == "mention" and tag.text.startswith("@"):
             return self._link_mention(tag)
+
         written = tag.name or tag.text
         alias = normalize_person_alias(written)
         if not alias:
             return None
+
         gender = title_gender(written)
         # A titled surname alone also gets an alias with the title's gender, so Mrs and
         # Mr of the same surname stay two people.
@@ -159,11 +161,13 @@ class _Linker:
             )
             if person is not None and self._other_gender(person, gender):
                 person = None
+
         if person is None:
             person = self.create(
                 display_name(written),
                 handle=alias[1:] if alias.startswith("@") else None,
             )
+
         self.add_alias(person, alias)
         if gendered:
             self.add_alias(person, gendered)

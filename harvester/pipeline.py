@@ -16,6 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import insert
+
 from harvester.app import App
 from harvester.classify import classify
 from harvester.errors import ConfigError, HarvesterError, ItemError, RateLimited, SourceError
@@ -101,8 +103,8 @@ def tag_outcomes(app: App, outcomes: Sequence[Outcome]) -> None:
         outcome.tags = list(tags)
 
 
-def story_row(outcome: Outcome, raw_id: int, content_hash: str | None) -> StoryRow:
-    """Build the stories row, with its tags, for an outcome classified as a story."""
+def story_values(outcome: Outcome, raw_id: int, content_hash: str | None) -> dict[str, Any]:
+    """Return the column values of the stories row for an outcome classified as a story."""
     story = outcome.story
     assert story is not None
     references = {
@@ -115,33 +117,66 @@ def story_row(outcome: Outcome, raw_id: int, content_hash: str | None) -> StoryR
         }.items()
         if value
     }
-    row = StoryRow(
-        source=story.source,
-        external_id=story.external_id,
-        raw_item_id=raw_id,
-        kind=story.kind,
-        author_name=story.author_name,
-        author_handle=story.author_handle,
-        author_email=story.author_email,
-        subject=story.subject,
-        text=story.text,
-        html=story.html,
-        url=story.url,
-        language=story.language,
-        conversation_id=story.conversation_id,
-        references=references,
-        defects=list(story.defects),
-        created_at=story.created_at,
-        classification=outcome.classification.kind,
-        classification_reason=outcome.classification.reason,
-        content_hash=content_hash,
-        status="pending",
-    )
+    return {
+        "source": story.source,
+        "external_id": story.external_id,
+        "raw_item_id": raw_id,
+        "kind": story.kind,
+        "author_name": story.author_name,
+        "author_handle": story.author_handle,
+        "author_email": story.author_email,
+        "subject": story.subject,
+        "text": story.text,
+        "html": story.html,
+        "url": story.url,
+        "language": story.language,
+        "conversation_id": story.conversation_id,
+        "references": references,
+        "defects": list(story.defects),
+        "created_at": story.created_at,
+        "classification": outcome.classification.kind,
+        "classification_reason": outcome.classification.reason,
+        "content_hash": content_hash,
+        "status": "pending",
+    }
+
+
+def story_row(outcome: Outcome, raw_id: int, content_hash: str | None) -> StoryRow:
+    """Build the stories row, with its tags, for an outcome classified as a story."""
+    row = StoryRow(**story_values(outcome, raw_id, content_hash))
     row.tags = [
         TagRow(kind=tag.kind, text=tag.text, name=tag.name, start=tag.start, end=tag.end, method=tag.method)
         for tag in outcome.tags
     ]
     return row
+
+
+@dataclass(eq=False)
+class PendingTag:
+    """A tag about to be inserted: linking sets its person and training ids first."""
+
+    kind: str
+    text: str
+    name: str | None
+    start: int
+    end: int
+    method: str
+    person_id: int | None = None
+    training_id: int | None = None
+
+
+@dataclass(eq=False)
+class PendingStory:
+    """A story about to be inserted, shaped like a stories row for the linking code."""
+
+    values: dict[str, Any]
+    tags: list[PendingTag]
+    id: int | None = None
+
+    @classmethod
+    def from_outcome(cls, outcome: Outcome, raw_id: int, content_hash: str | None) -> PendingStory:
+        tags = [PendingTag(tag.kind, tag.text, tag.name, tag.start, tag.end, tag.method) for tag in outcome.tags]
+        return cls(story_values(outcome, raw_id, content_hash), tags)
 
 
 def _quarantine_row(outcome: Outcome, raw_id: int) -> Quarantined:
@@ -161,8 +196,11 @@ def _quarantine_row(outcome: Outcome, raw_id: int) -> Quarantined:
     )
 
 
-def store_outcomes(session: Any, source: str, outcomes: Sequence[Outcome], run: RunSummary) -> list[StoryRow]:
-    """Insert the outcomes not stored yet; count new, duplicates and quarantined into ``run``."""
+def store_outcomes(session: Any, source: str, outcomes: Sequence[Outcome], run: RunSummary) -> list[int]:
+    """Insert the outcomes not stored yet, with their tags linked to people and training.
+
+    New, duplicate and quarantined counts go into ``run``. Return the new story ids.
+    """
     raw_rows = [
         {
             "source": source,
@@ -191,32 +229,29 @@ def store_outcomes(session: Any, source: str, outcomes: Sequence[Outcome], run: 
     }
     known = queries.stories_by_hash(session, hashes.values())
 
-    stories: list[StoryRow] = []
-    # The first story of each hash in this batch. A later copy in the same batch needs
-    # that story's id, so the session flushes early only then.
-    first_in_batch: dict[str, StoryRow] = {}
+    stories: list[PendingStory] = []
+    # The first story of each hash in this batch, and the later copies that must point
+    # at it once the insert has given it an id.
+    first_in_batch: dict[str, PendingStory] = {}
+    copies: list[tuple[PendingStory, PendingStory]] = []
     for outcome in fresh:
         raw_id = raw_ids[outcome.raw.external_id]
         kind = outcome.classification.kind
         if kind == "story":
             digest = hashes.get(id(outcome))
-            row = story_row(outcome, raw_id, digest)
+            pending = PendingStory.from_outcome(outcome, raw_id, digest)
             original_id = known.get(digest) if digest else None
             if digest and original_id is None and digest in first_in_batch:
-                session.flush()
-                original_id = first_in_batch[digest].id
-            if original_id is not None:
-                row.classification = "duplicate"
-                row.classification_reason = f"same text as story {original_id}"
-                row.status = "duplicate"
-                row.duplicate_of_id = original_id
+                copies.append((pending, first_in_batch[digest]))
+                run.duplicates += 1
+            elif original_id is not None:
+                pending.values.update(_duplicate_values(original_id))
                 run.duplicates += 1
             else:
                 run.new += 1
                 if digest:
-                    first_in_batch[digest] = row
-            session.add(row)
-            stories.append(row)
+                    first_in_batch[digest] = pending
+            stories.append(pending)
         elif kind == "retweet" and outcome.story is not None:
             story = outcome.story
             session.add(
@@ -233,12 +268,43 @@ def store_outcomes(session: Any, source: str, outcomes: Sequence[Outcome], run: 
         else:
             session.add(_quarantine_row(outcome, raw_id))
             run.quarantined += 1
-    # One flush inserts the batch's rows together and gives the stories and tags their ids.
+    # Linking comes before the insert, so each tag goes in with its person and training
+    # ids and no tag row is updated afterwards.
+    link_entities(session, stories)
     session.flush()
-    return stories
+    _insert_stories(session, [story for story in stories if not any(story is copy for copy, _ in copies)])
+    for copy, original in copies:
+        copy.values.update(_duplicate_values(original.id))
+    _insert_stories(session, [copy for copy, _ in copies])
+    return [story.id for story in stories]
 
 
-def link_entities(session: Any, stories: list[StoryRow]) -> None:
+def _duplicate_values(original_id: int | None) -> dict[str, Any]:
+    return {
+        "classification": "duplicate",
+        "classification_reason": f"same text as story {original_id}",
+        "status": "duplicate",
+        "duplicate_of_id": original_id,
+    }
+
+
+def _insert_stories(session: Any, stories: Sequence[PendingStory]) -> None:
+    if not stories:
+        return
+    # Two plain Core statements per batch, because the ORM's unit of work and its bulk
+    # path both add work per row that these rows do not need.
+    table = StoryRow.__table__
+    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    ids = session.scalars(statement, [story.values for story in stories]).all()
+    tags = []
+    for story, story_id in zip(stories, ids, strict=True):
+        story.id = story_id
+        tags += [{"story_id": story_id, **vars(tag)} for tag in story.tags]
+    if tags:
+        session.execute(insert(TagRow.__table__), tags)
+
+
+def link_entities(session: Any, stories: Sequence[StoryRow | PendingStory]) -> None:
     """Link person tags to people rows and training tags to training rows."""
     if not stories:
         return
@@ -333,8 +399,7 @@ class Harvest:
         tag_outcomes(self.app, outcomes)
 
         with self.app.db.write() as session:
-            stories = store_outcomes(session, self.source_name, outcomes, summary)
-            link_entities(session, stories)
+            store_outcomes(session, self.source_name, outcomes, summary)
             if batch.checkpoint is not None:
                 queries.save_checkpoint(session, self.source_name, batch.checkpoint)
             self._write_counts(session)

@@ -173,12 +173,25 @@ class Person(Base):
     aliases: Mapped[list[PersonAlias]] = relationship(back_populates="person", cascade="all, delete-orphan")
 
 
+def alias_surname(alias: str) -> str | None:
+    """Return the last word of a person alias of two or more words, or None for an @handle or one word."""
+    if alias.startswith("@") or " " not in alias:
+        return None
+    return alias.rsplit(" ", 1)[1]
+
+
+def _alias_surname_default(context: Any) -> str | None:
+    return alias_surname(context.get_current_parameters()["alias"])
+
+
 class PersonAlias(Base):
     __tablename__ = "person_aliases"
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
     alias: Mapped[str] = mapped_column(String(300), unique=True)
+    # The last word of a full-name alias, so "Mrs Okonkwo" finds "amara okonkwo" by index.
+    surname: Mapped[str | None] = mapped_column(String(300), index=True, default=_alias_surname_default)
     person: Mapped[Person] = relationship(back_populates="aliases")
 
 

@@ -25,14 +25,13 @@ Otherwise a new person is created. Curators correct mistakes with
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session, joinedload
 
 from harvester.errors import UsageError
-from store.models import Person, PersonAlias, TagRow
+from store.models import Person, PersonAlias, TagRow, alias_surname
 from store.models import Story as StoryRow
 
 log = logging.getLogger(__name__)
@@ -81,10 +80,6 @@ def display_name(written: str) -> str:
     return " ".join(words)
 
 
-def _escape_like(text: str) -> str:
-    return re.sub(r"([\\%_])", r"\\\1", text)
-
-
 class _Linker:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -92,26 +87,46 @@ class _Linker:
         self.known: dict[str, Person | None] = {}
         # Title genders each person was written with in this transaction, by object id.
         self.genders: dict[int, set[str]] = {}
+        # Tag texts of people stored earlier, for the gender check, by person id.
+        self.stored_texts: dict[int, list[str]] = {}
+        # People given a full-name alias in this transaction, by surname. The linker runs
+        # without autoflush, so the database does not see these aliases until the end.
+        self.added_surnames: dict[str, list[Person]] = {}
+        # Aliases to insert once the new people have ids, and the same by person object id.
+        self.new_aliases: list[tuple[Person, str]] = []
+        self.added_aliases: dict[int, list[str]] = {}
 
     def person_of(self, alias: str) -> Person | None:
         if alias not in self.known:
-            row = self.session.scalar(select(PersonAlias).where(PersonAlias.alias == alias))
+            row = self.session.scalar(
+                select(PersonAlias)
+                .options(joinedload(PersonAlias.person).selectinload(Person.aliases))
+                .where(PersonAlias.alias == alias)
+            )
             self.known[alias] = row.person if row is not None else None
         return self.known[alias]
 
     def add_alias(self, person: Person, alias: str) -> None:
         if alias and self.person_of(alias) is None:
-            self.session.add(PersonAlias(person=person, alias=alias))
+            self.new_aliases.append((person, alias))
+            self.added_aliases.setdefault(id(person), []).append(alias)
             self.known[alias] = person
+            surname = alias_surname(alias)
+            if surname:
+                self.added_surnames.setdefault(surname, []).append(person)
 
-    def people_with_surname(self, surname: str) -> set[int]:
-        pattern = "% " + _escape_like(surname)
-        rows = self.session.scalars(
-            select(PersonAlias.person_id)
-            .where(PersonAlias.alias.like(pattern, escape="\\"))
-            .where(~PersonAlias.alias.startswith("@"))
+    def people_with_surname(self, surname: str) -> dict[int, Person | None]:
+        """Return the people with a full-name alias ending in ``surname``, keyed by id.
+
+        The value is the person when it is loaded, and None when only its stored id is
+        known. A person created in this transaction has no id yet and is keyed by object id.
+        """
+        found: dict[int, Person | None] = dict.fromkeys(
+            self.session.scalars(select(PersonAlias.person_id).where(PersonAlias.surname == surname))
         )
-        return set(rows)
+        for person in self.added_surnames.get(surname, []):
+            found[person.id if person.id is not None else id(person)] = person
+        return found
 
     def preload(self, tags: Iterable[TagRow]) -> None:
         """Look up the aliases ``tags`` may need in one query instead of one per tag."""
@@ -127,11 +142,27 @@ class _Linker:
         aliases = sorted(needed)
         for start in range(0, len(aliases), 500):
             chunk = aliases[start : start + 500]
-            rows = self.session.scalars(select(PersonAlias).where(PersonAlias.alias.in_(chunk)))
+            rows = self.session.scalars(
+                select(PersonAlias)
+                .options(joinedload(PersonAlias.person).selectinload(Person.aliases))
+                .where(PersonAlias.alias.in_(chunk))
+            )
             for row in rows:
                 self.known[row.alias] = row.person
         for alias in needed:
             self.known.setdefault(alias, None)
+
+    def insert_aliases(self) -> None:
+        """Insert the new aliases in one statement. Call it after a flush has given new people ids."""
+        if not self.new_aliases:
+            return
+        self.session.execute(
+            insert(PersonAlias.__table__),
+            [{"person_id": person.id, "alias": alias} for person, alias in self.new_aliases],
+        )
+        for person in {id(person): person for person, _ in self.new_aliases}.values():
+            self.session.expire(person, ["aliases"])
+        self.new_aliases = []
 
     def create(self, name: str, handle: str | None = None) -> Person:
         # The caller flushes once for the batch, which gives new people their ids.
@@ -183,8 +214,11 @@ class _Linker:
             return True
         if person.id is None:
             return False
-        written = self.session.scalars(select(TagRow.text).where(TagRow.person_id == person.id))
-        return any(title_gender(text) not in (None, gender) for text in written)
+        if person.id not in self.stored_texts:
+            self.stored_texts[person.id] = list(
+                self.session.scalars(select(TagRow.text).where(TagRow.person_id == person.id))
+            )
+        return any(title_gender(text) not in (None, gender) for text in self.stored_texts[person.id])
 
     def _link_mention(self, tag: TagRow) -> Person:
         handle_alias = tag.text.lower()
@@ -219,16 +253,19 @@ class _Linker:
             return None
         if len(words) == 1 and has_title(written):
             candidates = self.people_with_surname(alias)
-            return (
-                self.session.get(Person, candidates.pop())
-                if len(candidates) == 1
-                else None
-            )
+            if len(candidates) != 1:
+                return None
+            key, person = candidates.popitem()
+            return person or self.session.get(Person, key)
         if len(words) > 1:
             # A person known only by a titled surname takes this full name.
             person = self.person_of(words[-1])
             names = (
-                [row.alias for row in person.aliases if not row.alias.startswith("@")]
+                [
+                    alias
+                    for alias in [row.alias for row in person.aliases] + self.added_aliases.get(id(person), [])
+                    if not alias.startswith("@")
+                ]
                 if person
                 else []
             )
@@ -245,36 +282,40 @@ class _Linker:
 def link_people(session: Session, stories: StoryRow | Iterable[StoryRow]) -> int:
     """Link the person tags of ``stories`` to people rows; return how many tags were linked.
 
-    Tags that already have a person keep it. Call inside the write transaction that
-    inserted the stories, after a flush, so the tags have ids.
+    Tags that already have a person keep it. Call inside a write transaction. The
+    stories may be stored already, or not yet added to the session, as the harvest
+    does so that their tags are inserted with their person ids.
     """
     linker = _Linker(session)
     linked = 0
     stories = [stories] if isinstance(stories, StoryRow) else list(stories)
-    linker.preload(tag for story in stories for tag in story.tags if tag.kind == "person" and tag.person_id is None)
     links: list[tuple[TagRow, Person]] = []
-    for story in stories:
-        linked_before = linked
-        story_people: dict[str, Person] = {}
-        # Full names first, so "Mrs Okonkwo" or "Marcus" later in the story find them.
-        person_tags = [tag for tag in story.tags if tag.kind == "person"]
-        person_tags.sort(
-            key=lambda tag: (
-                len(normalize_person_alias(tag.name or tag.text).split()) < 2,
-                tag.start,
+    # The new people are flushed once at the end, then their aliases go in one statement.
+    with session.no_autoflush:
+        linker.preload(tag for story in stories for tag in story.tags if tag.kind == "person" and tag.person_id is None)
+        for story in stories:
+            linked_before = linked
+            story_people: dict[str, Person] = {}
+            # Full names first, so "Mrs Okonkwo" or "Marcus" later in the story find them.
+            person_tags = [tag for tag in story.tags if tag.kind == "person"]
+            person_tags.sort(
+                key=lambda tag: (
+                    len(normalize_person_alias(tag.name or tag.text).split()) < 2,
+                    tag.start,
+                )
             )
-        )
-        for tag in person_tags:
-            if tag.person_id is not None:
-                continue
-            person = linker.link(tag, story_people)
-            if person is None:
-                continue
-            links.append((tag, person))
-            story_people[normalize_person_alias(tag.name or tag.text)] = person
-            linked += 1
-        log.debug("story %s: linked %d person tags", story.id, linked - linked_before)
+            for tag in person_tags:
+                if tag.person_id is not None:
+                    continue
+                person = linker.link(tag, story_people)
+                if person is None:
+                    continue
+                links.append((tag, person))
+                story_people[normalize_person_alias(tag.name or tag.text)] = person
+                linked += 1
+            log.debug("story %s: linked %d person tags", story.id, linked - linked_before)
     session.flush()
+    linker.insert_aliases()
     for tag, person in links:
         tag.person_id = person.id
     return linked

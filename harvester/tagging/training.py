@@ -28,15 +28,28 @@ def _training_named(session: Session, name: str, kind: str = "course") -> Traini
 def link_training(session: Session, stories: StoryRow | Iterable[StoryRow]) -> int:
     """Set ``training_id`` of each training tag from its canonical name; return the count.
 
-    A training row is created the first time a canonical name is tagged.
+    A training row is created the first time a canonical name is tagged. The names
+    are looked up together, so a batch of stories costs one query.
     """
-    linked = 0
-    for story in [stories] if isinstance(stories, StoryRow) else stories:
-        for tag in story.tags:
-            if tag.kind == "training" and tag.training_id is None and tag.name:
-                tag.training_id = _training_named(session, tag.name).id
-                linked += 1
-    return linked
+    stories = [stories] if isinstance(stories, StoryRow) else stories
+    tags = [
+        tag
+        for story in stories
+        for tag in story.tags
+        if tag.kind == "training" and tag.training_id is None and tag.name
+    ]
+    if not tags:
+        return 0
+    names = sorted({tag.name for tag in tags})
+    ids = dict(session.execute(select(Training.name, Training.id).where(Training.name.in_(names))).all())
+    created = [Training(name=name, kind="course") for name in names if name not in ids]
+    if created:
+        session.add_all(created)
+        session.flush()
+        ids.update((row.name, row.id) for row in created)
+    for tag in tags:
+        tag.training_id = ids[tag.name]
+    return len(tags)
 
 
 def add_training_alias(

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import yaml
 from rapidfuzz import fuzz, process
 from spacy.lang.en.stop_words import STOP_WORDS
+from spacy.attrs import IDX, IS_ALPHA, IS_PUNCT, IS_STOP, LENGTH, LOWER
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
@@ -170,6 +171,15 @@ class Gazetteer:
             for word in alias.split()
             if len(word) >= 5 and word not in STOP_WORDS
         }
+        self._fuzzy_max_words = max(
+            (alias.count(" ") + 1 for alias in self._fuzzy_choices), default=0
+        )
+        # Window lengths outside these bounds score below FUZZY_MIN_SCORE against
+        # every choice: ratio = 2 * matches / (len(a) + len(b)) <= 2 * len(a) / (len(a) + len(b)).
+        lengths = [len(alias) for alias in self._fuzzy_choices] or [0]
+        length_ratio = FUZZY_MIN_SCORE / (200 - FUZZY_MIN_SCORE)
+        self._fuzzy_shortest = int(min(lengths) * length_ratio)
+        self._fuzzy_longest = int(max(lengths) / length_ratio) + 1
         self._anchor_cache: dict[str, bool] = {}
         self._matchers: tuple[PhraseMatcher, PhraseMatcher] | None = None
 
@@ -241,8 +251,12 @@ class Gazetteer:
             self._matchers = (lower, exact)
         return self._matchers
 
-    def find(self, doc: Doc, nlp: Language) -> list[Match]:
-        """Find training names in ``doc``: exact aliases first, then fuzzy ones."""
+    def find(self, doc: Doc, nlp: Language, text: str | None = None) -> list[Match]:
+        """Find training names in ``doc``: exact aliases first, then fuzzy ones.
+
+        ``text`` is ``doc.text``, which a caller holding it can pass: spaCy builds
+        ``doc.text`` anew from the tokens on each access.
+        """
         lower, exact = self._build_matchers(nlp)
         found: list[Match] = []
         for matcher in (lower, exact):
@@ -252,7 +266,7 @@ class Gazetteer:
                     Match(span.start_char, span.end_char, nlp.vocab.strings[match_id])
                 )
         if self.fuzzy and self._fuzzy_choices:
-            found += self._find_fuzzy(doc, found)
+            found += self._find_fuzzy(doc, found, doc.text if text is None else text)
         return found
 
     def find_in_hashtags(self, hashtags: Iterable[tuple[int, int, str]]) -> list[Match]:
@@ -287,40 +301,42 @@ class Gazetteer:
                 self._anchor_cache[word] = cached
         return cached
 
-    def _find_fuzzy(self, doc: Doc, exact: list[Match]) -> list[Match]:
+    def _find_fuzzy(self, doc: Doc, exact: list[Match], text: str) -> list[Match]:
         taken = {index for match in exact for index in range(match.start, match.end)}
+        # The token attributes come as one array per doc: making Token and Span
+        # objects for every word and window cost more than the fuzzy scoring itself.
+        rows = doc.to_array([LOWER, IS_ALPHA, IS_STOP, IS_PUNCT, IDX, LENGTH]).tolist()
+        strings = doc.vocab.strings
         anchors = [
-            token.i
-            for token in doc
-            if token.is_alpha
-            and token.idx not in taken
-            and self._is_anchor(token.lower_)
+            index
+            for index, (lower, alpha, _stop, _punct, offset, _length) in enumerate(rows)
+            if alpha and offset not in taken and self._is_anchor(strings[lower])
         ]
         if not anchors:
             return []
-        max_words = max(alias.count(" ") + 1 for alias in self._fuzzy_choices)
-        best: list[tuple[float, int, int, str]] = []
+        max_words = self._fuzzy_max_words
+        windows: dict[tuple[int, int], str] = {}
         for anchor in anchors:
             for first in range(max(0, anchor - max_words + 1), anchor + 1):
-                for last in range(anchor, min(len(doc), first + max_words + 1)):
-                    span = doc[first : last + 1]
-                    if span[0].is_stop or span[-1].is_stop or span[-1].is_punct:
+                for last in range(anchor, min(len(rows), first + max_words + 1)):
+                    if rows[first][2] or rows[last][2] or rows[last][3]:
                         continue
-                    result = process.extractOne(
-                        span.text.lower(),
-                        self._fuzzy_choices,
-                        scorer=fuzz.ratio,
-                        score_cutoff=FUZZY_MIN_SCORE,
-                    )
-                    if result is not None:
-                        best.append(
-                            (
-                                result[1],
-                                span.start_char,
-                                span.end_char,
-                                self.aliases[result[0]],
-                            )
-                        )
+                    start, end = rows[first][4], rows[last][4] + rows[last][5]
+                    # fuzz.ratio cannot reach the cut-off when one string is much longer.
+                    if self._fuzzy_shortest <= end - start <= self._fuzzy_longest:
+                        windows[start, end] = text[start:end].lower()
+        if not windows:
+            return []
+        # One call scores every window against every name, which costs far less than
+        # one extractOne call per window.
+        scores = process.cdist(
+            list(windows.values()), self._fuzzy_choices, scorer=fuzz.ratio, score_cutoff=FUZZY_MIN_SCORE
+        )
+        best: list[tuple[float, int, int, str]] = []
+        for (start, end), row in zip(windows, scores, strict=True):
+            choice = int(row.argmax())
+            if row[choice] >= FUZZY_MIN_SCORE:
+                best.append((float(row[choice]), start, end, self.aliases[self._fuzzy_choices[choice]]))
         matches: list[Match] = []
         for _score, start, end, name in sorted(
             best, key=lambda item: (-item[0], item[1])
@@ -330,3 +346,43 @@ class Gazetteer:
             taken.update(range(start, end))
             matches.append(Match(start, end, name))
         return matches
+
+
+# The name of the pipeline component that matches the gazetteer inside nlp.pipe, and the
+# key of Doc.user_data where it leaves its matches as (start, end, name) triples.
+TRAINING_COMPONENT = "harvester_training"
+
+
+class TrainingMatcher:
+    """A spaCy component that finds training names with the tagger's ``Gazetteer``.
+
+    Running the matching inside ``nlp.pipe`` keeps the gazetteer's patterns in the
+    same pass as the NER, and with ``nlp.n_process`` it runs in the worker processes.
+    The tagger sets ``gazetteer`` after adding the component.
+    """
+
+    def __init__(self, nlp: Language, name: str = TRAINING_COMPONENT) -> None:
+        self.nlp = nlp
+        self.name = name
+        self.gazetteer: Gazetteer | None = None
+
+    def __call__(self, doc: Doc) -> Doc:
+        if self.gazetteer is not None:
+            doc.user_data[TRAINING_COMPONENT] = [
+                (match.start, match.end, match.name) for match in self.gazetteer.find(doc, self.nlp)
+            ]
+        return doc
+
+
+@Language.factory(TRAINING_COMPONENT)
+def make_training_matcher(nlp: Language, name: str) -> TrainingMatcher:
+    """Create the gazetteer component. ``Tagger`` sets its gazetteer."""
+    return TrainingMatcher(nlp, name)
+
+
+def training_matches(doc: Doc) -> list[Match] | None:
+    """Return the matches the gazetteer component left on ``doc``, or None if it did not run."""
+    found = doc.user_data.get(TRAINING_COMPONENT)
+    if found is None:
+        return None
+    return [Match(start, end, name) for start, end, name in found]

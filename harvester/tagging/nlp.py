@@ -9,6 +9,7 @@ import spacy
 from spacy.language import Language
 
 from harvester.errors import ConfigError
+from harvester.tagging.gazetteer import TRAINING_COMPONENT
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,8 @@ UNUSED_COMPONENTS = (
     "attribute_ruler",
     "lemmatizer",
     "senter",
+    # The tagger adds its own gazetteer component, so one saved with a pipeline is dropped.
+    TRAINING_COMPONENT,
 )
 
 

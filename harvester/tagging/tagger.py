@@ -17,7 +17,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.language import Language
 
 from harvester.records import Story, Tag
-from harvester.tagging.gazetteer import Gazetteer, Match
+from harvester.tagging.gazetteer import TRAINING_COMPONENT, Gazetteer, Match, training_matches
 from harvester.tagging.nlp import load_pipeline
 from harvester.tagging.text import (
     Normalized,
@@ -85,6 +85,9 @@ class Tagger:
     ) -> None:
         self.nlp = nlp
         self.gazetteer = gazetteer
+        if TRAINING_COMPONENT not in nlp.pipe_names:
+            nlp.add_pipe(TRAINING_COMPONENT, last=True)
+        nlp.get_pipe(TRAINING_COMPONENT).gazetteer = gazetteer
         self.batch_size = batch_size
         self.n_process = n_process
         self.tweet_aware = tweet_aware
@@ -132,10 +135,10 @@ class Tagger:
                     if ent.label_ == "PERSON"
                 ]
             )
-            found = [
-                self._to_original(rewrite, match)
-                for match in self.gazetteer.find(doc, self.nlp)
-            ]
+            matches = training_matches(doc)
+            if matches is None:
+                matches = self.gazetteer.find(doc, self.nlp, rewrite.text)
+            found = [self._to_original(rewrite, match) for match in matches]
             found += self.gazetteer.find_in_hashtags(hashtags_in(text))
             training.append(found)
 
@@ -167,7 +170,10 @@ class Tagger:
         ]
         recased = (recase(rewrites[index].text, KEEP_LOWERCASE) for index in chosen)
         docs = self.nlp.pipe(
-            recased, batch_size=self.batch_size, n_process=self.n_process
+            recased,
+            batch_size=self.batch_size,
+            n_process=self.n_process,
+            disable=[TRAINING_COMPONENT],
         )
         for index, doc in zip(chosen, docs, strict=True):
             rewrite = rewrites[index]

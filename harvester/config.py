@@ -102,6 +102,9 @@ class ImapSource(_SourceBase):
 class FileSource(_SourceBase):
     type: Literal["twarc", "tags", "eml", "mbox"]
     path: str
+    # An archive is read as fast as the tagger takes it, so one batch is one nlp.pipe
+    # batch (nlp.batch_size): fewer, fuller batches tag faster and commit less often.
+    batch_size: int = Field(default=256, ge=1, le=10_000)
 
 
 SourceSettings = Annotated[Union[TwitterSource, ImapSource, FileSource], Field(discriminator="type")]

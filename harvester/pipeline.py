@@ -199,7 +199,8 @@ def _quarantine_row(outcome: Outcome, raw_id: int) -> Quarantined:
 def store_outcomes(session: Any, source: str, outcomes: Sequence[Outcome], run: RunSummary) -> list[int]:
     """Insert the outcomes not stored yet, with their tags linked to people and training.
 
-    New, duplicate and quarantined counts go into ``run``. Return the new story ids.
+    New, duplicate and quarantined counts go into ``run``. Return the ids of the
+    stories inserted, duplicates included.
     """
     raw_rows = [
         {
@@ -272,7 +273,8 @@ def store_outcomes(session: Any, source: str, outcomes: Sequence[Outcome], run: 
     # ids and no tag row is updated afterwards.
     link_entities(session, stories)
     session.flush()
-    _insert_stories(session, [story for story in stories if not any(story is copy for copy, _ in copies)])
+    copy_ids = {id(copy) for copy, _ in copies}
+    _insert_stories(session, [story for story in stories if id(story) not in copy_ids])
     for copy, original in copies:
         copy.values.update(_duplicate_values(original.id))
     _insert_stories(session, [copy for copy, _ in copies])

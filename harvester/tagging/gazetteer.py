@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 
 import yaml
 from rapidfuzz import fuzz, process
-from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.attrs import IDX, IS_ALPHA, IS_PUNCT, IS_STOP, LENGTH, LOWER
+from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from functools import lru_cache
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, joinedload
@@ -53,6 +54,7 @@ def has_title(text: str) -> bool:
     return len(words) > 1 and words[0] in TITLES
 
 
+@lru_cache(maxsize=65536)
 def normalize_person_alias(text: str) -> str:
     """Return the form of a name or @handle that aliases are matched by (module docstring)."""
     words = _words(text)
@@ -61,6 +63,7 @@ def normalize_person_alias(text: str) -> str:
     return " ".join(words)[:ALIAS_MAX_LENGTH]
 
 
+@lru_cache(maxsize=65536)
 def title_gender(text: str) -> str | None:
     """Return "m" or "f" when a name starts with a gendered title, else None."""
     words = _words(text)
@@ -115,17 +118,18 @@ class _Linker:
             if surname:
                 self.added_surnames.setdefault(surname, []).append(person)
 
-    def people_with_surname(self, surname: str) -> dict[int, Person | None]:
+    def people_with_surname(self, surname: str) -> dict[object, Person | None]:
         """Return the people with a full-name alias ending in ``surname``, keyed by id.
 
         The value is the person when it is loaded, and None when only its stored id is
-        known. A person created in this transaction has no id yet and is keyed by object id.
+        known. A person created in this transaction has no id yet and is keyed by
+        ``("new", object id)``.
         """
-        found: dict[int, Person | None] = dict.fromkeys(
+        found: dict[object, Person | None] = dict.fromkeys(
             self.session.scalars(select(PersonAlias.person_id).where(PersonAlias.surname == surname))
         )
         for person in self.added_surnames.get(surname, []):
-            found[person.id if person.id is not None else id(person)] = person
+            found[person.id if person.id is not None else ("new", id(person))] = person
         return found
 
     def preload(self, tags: Iterable[TagRow]) -> None:

@@ -87,7 +87,6 @@ class Tagger:
         self.gazetteer = gazetteer
         if TRAINING_COMPONENT not in nlp.pipe_names:
             nlp.add_pipe(TRAINING_COMPONENT, last=True)
-        nlp.get_pipe(TRAINING_COMPONENT).gazetteer = gazetteer
         self.batch_size = batch_size
         self.n_process = n_process
         self.tweet_aware = tweet_aware
@@ -119,6 +118,8 @@ class Tagger:
         rewrites = [
             normalize(text) if self.tweet_aware else identity(text) for text in texts
         ]
+        # Set on every call, because two taggers may share one loaded pipeline.
+        self.nlp.get_pipe(TRAINING_COMPONENT).gazetteer = self.gazetteer
         docs = self.nlp.pipe(
             (rewrite.text for rewrite in rewrites),
             batch_size=self.batch_size,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import gc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -57,6 +58,10 @@ class App:
             from harvester.tagging import Tagger
 
             self._tagger = Tagger.from_config(self.config, db=self.db)
+            # The model's 150,000 or so objects live as long as the process. Frozen, they
+            # are no longer walked by each full collection, which took about 0.09 s with
+            # them, 32 times in a harvest of 30,000 posts (measured on this project's 2-core VM).
+            gc.freeze()
         return self._tagger
 
     def close(self) -> None:

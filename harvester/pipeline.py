@@ -138,6 +138,9 @@ def story_values(outcome: Outcome, raw_id: int, content_hash: str | None) -> dic
         "classification_reason": outcome.classification.reason,
         "content_hash": content_hash,
         "status": "pending",
+        # Every row of one INSERT needs the same keys: SQLAlchemy builds the statement
+        # from the first row and drops keys that only later rows have.
+        "duplicate_of_id": None,
     }
 
 

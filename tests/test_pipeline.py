@@ -124,6 +124,26 @@ def test_same_text_elsewhere_is_duplicate(sqlite_url: str, tmp_path: Path) -> No
     assert copy.duplicate_of_id == original.id
 
 
+def test_duplicate_after_new_story_in_batch(sqlite_url: str, tmp_path: Path) -> None:
+    users = [user("ada_teaches", "Ada Lovelace")]
+    first = write_jsonl(tmp_path / "a.jsonl", [page([post(201, STORY_THREE)], users)])
+    mixed = write_jsonl(tmp_path / "b.jsonl", [page([post(302, STORY_ONE), post(301, STORY_THREE)], users)])
+    app = make_app(sqlite_url, {"a": {"type": "twarc", "path": str(first)}, "b": {"type": "twarc", "path": str(mixed)}})
+
+    pipeline.harvest(app, "a")
+    summary = pipeline.harvest(app, "b")
+
+    with app.db.read() as session:
+        original = session.scalars(select(Story).where(Story.external_id == "201")).one()
+        fresh = session.scalars(select(Story).where(Story.external_id == "302")).one()
+        copy = session.scalars(select(Story).where(Story.external_id == "301")).one()
+    assert summary.new == 1
+    assert summary.duplicates == 1
+    assert fresh.duplicate_of_id is None
+    assert copy.status == "duplicate"
+    assert copy.duplicate_of_id == original.id
+
+
 class FailingSource:
     """Yields one good batch with a checkpoint, then fails like a dropped connection."""
 

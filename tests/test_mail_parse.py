@@ -340,3 +340,86 @@ def test_example_inbox_stories(name: str, author: str, fragment: str) -> None:
     assert fragment in story.text
     assert "wrote:" not in story.text
     assert "Head of History" not in story.text
+
+
+# Reply headers of several clients and languages, quoted, folded into one line, and
+# the Danish Outlook separator in the middle of a line.
+REPLY_HEADER_LINES = [
+    "On Mon, 2 Jun 2025 at 10:04, Ruth Adeyemi <ruth@example.org> wrote:",
+    "> On Tue, 3 Jun 2025, Sam wrote:",
+    "Am 3. Juni 2025 um 09:00 schrieb Hans Meier <hans@example.org>:",
+    "Le 3 juin 2025, Jean Dupont a écrit :",
+    "El lun, 2 jun 2025, Ana escribió:",
+    "Den 3 jun 2025 skrev Bo <bo@example.org>:",
+    "Dnia 3 czerwca, Jan napisał(a):",
+    "From: Ruth Adeyemi",
+    "Sent: Monday, 2 June 2025 10:04",
+    "To: stories@example.org",
+    "Subject: RE: your story",
+    "* From: *someone",
+    "Von: Hans",
+    "Betreff: Antwort",
+    "De : Jean",
+    "Envoyé : lundi",
+    "notes -----Oprindelig meddelelse-----",
+    "-----ORIGINAL MESSAGE-----",
+    "-----Original Message-----",
+    "Fra: Bo",
+    "Til: Ib",
+    "Mrs Okonkwo made chemistry feel like cooking.",
+    "",
+    "> > quoted twice",
+]
+
+
+def test_reply_header_scan_equals_full_scan() -> None:
+    import random
+
+    from harvester.parse.mail_text import LineStartPattern, cut_quotes, _ReplyMessage
+
+    cut_quotes("warm the shared patterns")
+    assert _ReplyMessage._shared is not None
+    scan = _ReplyMessage._shared[0]
+    assert isinstance(scan, LineStartPattern)
+    chooser = random.Random(7)
+    texts_with_headers = 0
+    for _ in range(3000):
+        separator = chooser.choice(["\n", "\n", "\n> ", "\n\n", " "])
+        lines = [chooser.choice(REPLY_HEADER_LINES) for _ in range(chooser.randint(1, 10))]
+        text = separator.join(lines)
+        expected = scan.pattern.findall(text)
+        assert scan.findall(text) == expected, repr(text)
+        texts_with_headers += bool(expected)
+    # The texts must exercise the header alternatives, not only plain lines.
+    assert texts_with_headers > 1000
+
+
+@pytest.mark.parametrize(
+    ("header", "fast"),
+    [
+        ("Amara Okafor <Amara.Okafor@school.example.org>", True),
+        ("  amara.okafor@school.example.org ", True),
+        ("<amara@school.example.org>", True),
+        ("Mary-Jane O'Neil <mj@school.example.org>", True),
+        ("Amara   Okafor\t<amara@school.example.org>", True),
+        ('"Okafor, Amara" <amara@school.example.org>', False),
+        ("amara@school.example.org (Amara Okafor)", False),
+        ("=?utf-8?q?Amara_Ok=C3=A1for?= <amara@school.example.org>", False),
+        ("A. Okafor <amara@school.example.org>", False),
+        ("Amara Okafor", False),
+        ("Amara Okafor <amara..okafor@school.example.org>", False),
+        ("Amara <amara@school.example.org>, Ruth <ruth@school.example.org>", False),
+    ],
+)
+def test_author_fast_path_equals_full_parser(header: str, fast: bool) -> None:
+    from email.parser import BytesParser
+
+    from harvester.parse.mail import MAIL_POLICY, _header_text, _parse_address, _simple_address
+
+    payload = mail(f"From: {header}\nSubject: hi", "A story.\n")
+    story = parse_message(raw_item(payload))
+
+    full_value = _header_text(BytesParser(policy=MAIL_POLICY).parsebytes(payload), "From", [])
+    assert full_value is not None
+    assert (story.author_name, story.author_email) == _parse_address(full_value)
+    assert (_simple_address(header) is not None) == fast

@@ -215,3 +215,29 @@ def test_shared_email_harvested_from_dovecot(
     assert second.error is None
     assert second.fetched == 0
     assert second.new == 0
+
+
+def test_shared_reply_header_scan_equals_full(shared_data: Path) -> None:
+    from email import message_from_bytes, policy
+
+    from harvester.parse.mail_text import _ReplyMessage, cut_quotes
+
+    cut_quotes("warm the shared patterns")
+    assert _ReplyMessage._shared is not None
+    scan = _ReplyMessage._shared[0]
+    found = 0
+    for path in email_files(shared_data):
+        message = message_from_bytes(path.read_bytes(), policy=policy.default)
+        for part in message.walk():
+            if part.get_content_maintype() != "text":
+                continue
+            try:
+                text = part.get_content()
+            except (LookupError, UnicodeError):
+                continue
+            stripped = "\n".join(line.strip() for line in text.replace("\r\n", "\n").split("\n"))
+            for variant in (text, stripped):
+                expected = scan.pattern.findall(variant)
+                assert scan.findall(variant) == expected, path.name
+                found += bool(expected)
+    assert found > 20

@@ -27,11 +27,66 @@ _REPLY_LANGUAGES = ["en", "de", "fr", "es", "it", "nl", "pl", "sv", "da", "cs", 
 _reply_parser = EmailReplyParser(languages=_REPLY_LANGUAGES)
 
 
+class LineStartPattern:
+    """A reply header pattern that is tried only where a reply header can begin.
+
+    mail-parser-reply finds reply headers with one pattern of some twenty alternatives,
+    and ``findall`` tries all of them at every character of the body: 0.7 ms per
+    generated story mail, measured, against 0.15 ms here. Each alternative begins at
+    a line start, at a newline, or (Danish Outlook) at a
+    "-----Oprindelig meddelelse-----" line, so ``findall`` here tries only those
+    places and returns what the pattern's own ``findall`` returns.
+    NOTE: this rests on the shape of mail-parser-reply 1.36's patterns. The tests
+    compare both scans on hand-written and real mail.
+    """
+
+    _DANISH_SEPARATOR = re.compile(r"-----Oprindelig meddelelse-----", re.IGNORECASE)
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        self.pattern = pattern
+
+    def findall(self, text: str) -> list[Any]:
+        found: list[Any] = []
+        end = 0
+        for start in self._starts(text):
+            if start < end:
+                continue
+            match = self.pattern.match(text, start)
+            if match is None:
+                continue
+            if match.end() == start:
+                # The library's patterns cannot match empty text. If a later version
+                # can, the full scan keeps the results the same.
+                return self.pattern.findall(text)
+            found.append(self._result(match))
+            end = match.end()
+        return found
+
+    def _result(self, match: re.Match[str]) -> Any:
+        """Return what ``findall`` lists for ``match``: the text, one group, or all groups."""
+        if self.pattern.groups == 0:
+            return match.group()
+        if self.pattern.groups == 1:
+            return match.group(1) or ""
+        return match.groups(default="")
+
+    def _starts(self, text: str) -> list[int]:
+        starts = {0}
+        position = text.find("\n")
+        while position >= 0:
+            starts.add(position)
+            starts.add(position + 1)
+            position = text.find("\n", position + 1)
+        starts.update(match.start() for match in self._DANISH_SEPARATOR.finditer(text))
+        return sorted(starts)
+
+
 class _ReplyMessage(ThreadMessage):
     """mail-parser-reply's message, with its three compiled patterns shared by all messages.
 
     The library builds, compiles and logs its patterns again for every message, which
-    took about a third of its time on generated story mail.
+    took about a third of its time on generated story mail. The header pattern is
+    wrapped in ``LineStartPattern``.
     NOTE: this sets private attributes of mail-parser-reply 1.36. A version without
     them makes the sharing do nothing, not fail.
     """
@@ -42,7 +97,12 @@ class _ReplyMessage(ThreadMessage):
         if _ReplyMessage._shared is not None:
             self._header_regex, self._disclaimers_regex, self._signature_regex = _ReplyMessage._shared
         elif hasattr(self, "_header_regex"):
-            _ReplyMessage._shared = (self.HEADER_REGEX, self.DISCLAIMERS_REGEX, self.SIGNATURE_REGEX)
+            _ReplyMessage._shared = (
+                LineStartPattern(self.HEADER_REGEX),
+                self.DISCLAIMERS_REGEX,
+                self.SIGNATURE_REGEX,
+            )
+            self._header_regex = _ReplyMessage._shared[0]
         return super().read()
 
 _ATTRIBUTION_HINT = re.compile(r"@|\d{1,2}:\d{2}|\d{4}")

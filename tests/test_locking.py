@@ -83,3 +83,21 @@ def test_harvest_and_writer_never_locked(tmp_path, sqlite_url):
         )
         assert session.scalar(select(HarvestRun.status)) == "ok"
     app.close()
+
+
+def test_sqlite_connection_settings(sqlite_url):
+    from sqlalchemy import text
+
+    from store.db import SQLITE_WAL_CHECKPOINT_PAGES
+
+    database = Database(sqlite_url)
+    try:
+        with database.engine.connect() as connection:
+            journal = connection.execute(text("PRAGMA journal_mode")).scalar()
+            checkpoint = connection.execute(text("PRAGMA wal_autocheckpoint")).scalar()
+            synchronous = connection.execute(text("PRAGMA synchronous")).scalar()
+    finally:
+        database.dispose()
+    assert journal == "wal"
+    assert checkpoint == SQLITE_WAL_CHECKPOINT_PAGES
+    assert synchronous == 1  # NORMAL

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # WAL pages before SQLite copies them into the database file (default 1,000). Fewer
-# checkpoints write each busy index page less often, at the cost of a WAL of up to 40 MB.
+# checkpoints write each busy index page less often, at the cost of a WAL of about 40 MB.
 SQLITE_WAL_CHECKPOINT_PAGES = 10_000
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 

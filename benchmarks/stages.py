@@ -113,13 +113,12 @@ def measure_nlp(corpus: Path, *, with_tagger: bool = True) -> dict[str, Any]:
 
 
 class PipeTimer:
-    """Time spent inside the tagger's first ``nlp.pipe`` pass while a harvest runs.
+    """A timer of the tagger's first ``nlp.pipe`` pass while a harvest runs.
 
     That pass runs exactly what L measures, on the same texts, so its rate is L taken
-    inside the harvest, at the same moments as E. The ratio of the two does not move
-    when the machine speeds up or slows down between separate runs. The recasing pass
-    (called with the gazetteer component disabled) is tagger work beyond L and is not
-    counted.
+    at the same moments as E, and their ratio does not depend on the machine's speed
+    between runs. The recasing pass (called with the gazetteer component disabled) is
+    tagger work beyond L, so it is not counted.
     """
 
     def __init__(self, nlp: Any) -> None:

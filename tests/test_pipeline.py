@@ -106,14 +106,18 @@ def test_retweet_linked_not_story(sqlite_url: str, archive: Path) -> None:
     assert "103" not in story_ids
 
 
-def test_same_text_elsewhere_is_duplicate(sqlite_url: str, tmp_path: Path) -> None:
+def harvest_after_story_three(sqlite_url: str, tmp_path: Path, later_posts: list[dict]) -> tuple[Any, Any]:
+    """Harvest source "a" with post 201 (STORY_THREE), then source "b" with ``later_posts``."""
     users = [user("ada_teaches", "Ada Lovelace")]
     first = write_jsonl(tmp_path / "a.jsonl", [page([post(201, STORY_THREE)], users)])
-    again = write_jsonl(tmp_path / "b.jsonl", [page([post(301, STORY_THREE + " https://t.co/abc")], users)])
-    app = make_app(sqlite_url, {"a": {"type": "twarc", "path": str(first)}, "b": {"type": "twarc", "path": str(again)}})
-
+    later = write_jsonl(tmp_path / "b.jsonl", [page(later_posts, users)])
+    app = make_app(sqlite_url, {"a": {"type": "twarc", "path": str(first)}, "b": {"type": "twarc", "path": str(later)}})
     pipeline.harvest(app, "a")
-    summary = pipeline.harvest(app, "b")
+    return app, pipeline.harvest(app, "b")
+
+
+def test_same_text_elsewhere_is_duplicate(sqlite_url: str, tmp_path: Path) -> None:
+    app, summary = harvest_after_story_three(sqlite_url, tmp_path, [post(301, STORY_THREE + " https://t.co/abc")])
 
     with app.db.read() as session:
         copy = session.scalars(select(Story).where(Story.source == "b")).one()
@@ -125,13 +129,7 @@ def test_same_text_elsewhere_is_duplicate(sqlite_url: str, tmp_path: Path) -> No
 
 
 def test_duplicate_after_new_story_in_batch(sqlite_url: str, tmp_path: Path) -> None:
-    users = [user("ada_teaches", "Ada Lovelace")]
-    first = write_jsonl(tmp_path / "a.jsonl", [page([post(201, STORY_THREE)], users)])
-    mixed = write_jsonl(tmp_path / "b.jsonl", [page([post(302, STORY_ONE), post(301, STORY_THREE)], users)])
-    app = make_app(sqlite_url, {"a": {"type": "twarc", "path": str(first)}, "b": {"type": "twarc", "path": str(mixed)}})
-
-    pipeline.harvest(app, "a")
-    summary = pipeline.harvest(app, "b")
+    app, summary = harvest_after_story_three(sqlite_url, tmp_path, [post(302, STORY_ONE), post(301, STORY_THREE)])
 
     with app.db.read() as session:
         original = session.scalars(select(Story).where(Story.external_id == "201")).one()

@@ -11,7 +11,7 @@ DEBIAN_PACKAGES := dovecot-imapd chromium openssl
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,train]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -53,7 +53,7 @@ retrain: install
 	$(BIN)/python -m harvester.tagging.train.prepare --output build/ner/corpus \
 		--train $(NER_DATA)/wnut17_train.conll $(NER_DATA)/btc_train.conll \
 		--dev $(NER_DATA)/wnut17_dev.conll $(NER_DATA)/btc_dev.conll \
-		--case-augment --normalize --join-mentions --handles-missing --email-style 1500 --seed 7
+		--case-augment --normalize --join-mentions --handles-missing --email-style 1500 --name-swap 0.5 --seed 7
 	$(BIN)/python -m harvester.tagging.train.run --corpus build/ner/corpus --output build/ner/run --seed 0 --install
 
 clean:

@@ -128,6 +128,8 @@ class NlpSettings(_Strict):
     ner_model: str = "bundled"
     tweet_aware: bool = True
     case_fallback: bool = False
+    # Tag a word outside the NER's entities that is a listed, uncommon first name.
+    name_lists: bool = True
 
 
 class SmtpSettings(_Strict):

@@ -236,8 +236,17 @@ def test_dev_set_beats_plain(dev_reports, name: str, record_property) -> None:
 
 # NOTE: measured 2026-12-04 with the shipped model: WNUT-17 dev 0.525, BTC dev 0.796.
 @pytest.mark.shared_data
-@pytest.mark.xfail(reason="person F1 below the dev-set targets (docs/tagging.md)")
-@pytest.mark.parametrize("name", sorted(DEV_TARGETS))
+@pytest.mark.parametrize(
+    "name",
+    [
+        "wnut17_dev.conll",
+        # NOTE: the Broad Twitter Corpus target is not met; docs/tagging.md gives the figures.
+        pytest.param(
+            "btc_dev.conll",
+            marks=pytest.mark.xfail(reason="person F1 below the BTC dev target (docs/tagging.md)", strict=True),
+        ),
+    ],
+)
 def test_dev_set_meets_target(dev_reports, name: str) -> None:
     assert Config().nlp.ner_model == "bundled"
     assert bundled_ner_path() is not None

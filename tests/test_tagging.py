@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+import spacy
+from spacy.tokens import Doc
 from sqlalchemy import func, select
 
 from harvester.config import config_from_dict
@@ -19,6 +22,7 @@ from harvester.tagging import (
     split_alias,
 )
 from harvester.tagging.gazetteer import Gazetteer, read_gazetteer
+from harvester.tagging.names import NameLists
 from harvester.tagging.people import display_name, normalize_person_alias
 from harvester.tagging.tagger import clean_person_span
 from harvester.tagging.text import normalize
@@ -560,3 +564,64 @@ def test_people_commands_merge_and_split(tmp_path) -> None:
     assert "new person" in split.output
     assert missing.exit_code == 2
     assert "not found" in missing.output
+
+
+# Name lists
+
+
+def name_doc(text: str, people: Sequence[tuple[int, int]] = ()) -> Doc:
+    doc = spacy.blank("en")(text)
+    doc.set_ents([doc.char_span(start, end, label="PERSON") for start, end in people])
+    return doc
+
+
+SMALL_LISTS = NameLists(frozenset({"tanner", "emma", "amira"}), frozenset({"okafor"}))
+
+
+def listed(doc_text: str, **options: object) -> list[str]:
+    doc = name_doc(doc_text, **options)
+    return [doc.text[start:end] for start, end in SMALL_LISTS.people(doc)]
+
+
+def test_name_lists_find_first_and_surname() -> None:
+    assert listed("i wish im emma 😭") == ["emma"]
+    assert listed("Tanner Okafor ran the best CPD session") == ["Tanner Okafor"]
+    # The surname joins only when its first letter has the same case.
+    assert listed("thanks tanner Okafor") == ["tanner"]
+    assert listed("EMMA and amira") == ["EMMA", "amira"]
+
+
+def test_name_lists_skip_taken_words() -> None:
+    assert listed("Emma Stone was there", people=[(0, 10)]) == []
+    doc = name_doc("Amira Academy trains teachers")
+    assert SMALL_LISTS.people(doc, taken=[(0, 13)]) == []
+    assert listed("thanks @emma and #tanner") == []
+
+
+def test_shipped_lists_skip_common_words() -> None:
+    lists = NameLists.load()
+    assert {"emma", "ryan", "tanner", "hubert"} <= lists.first_names
+    assert not {"will", "grace", "mark", "may", "bill", "hope"} & lists.first_names
+    assert "okafor" not in lists.first_names
+
+
+def test_tagger_adds_listed_first_names(tagger: Tagger) -> None:
+    assert tagger.names is not None
+    assert people_of(tags_of(tagger, "lol tanner was the best teacher i ever had")) == ["tanner"]
+    assert people_of(tags_of(tagger, "Will you mark the essays with grace?")) == []
+    plain = Tagger(tagger.nlp, tagger.gazetteer)
+    assert people_of(tags_of(plain, "lol tanner was the best teacher i ever had")) == []
+
+
+def test_tagger_name_lists_off_in_config() -> None:
+    config = config_from_dict({"nlp": {"ner_model": "stock", "name_lists": False}})
+    assert Tagger.from_config(config).names is None
+
+
+def test_name_lists_join_following_entity() -> None:
+    assert listed("so proud of Amira Scott today", people=[(18, 23)]) == ["Amira Scott"]
+
+
+def test_missing_name_lists_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="harvester.tagging.train.names"):
+        NameLists.load(tmp_path)

@@ -12,7 +12,7 @@ from spacy.tokens import DocBin
 
 from harvester.errors import UsageError
 from harvester.tagging.train import prepare
-from harvester.tagging.train.augment import case_variants
+from harvester.tagging.train.augment import case_variants, name_swaps
 from harvester.tagging.train.conll import (
     Sentence,
     bio_spans,
@@ -21,6 +21,9 @@ from harvester.tagging.train.conll import (
     read_conll,
 )
 from harvester.tagging.train.email_style import generate
+from harvester.tagging.names import FIRST_NAMES_FILE, SURNAMES_FILE, NameLists
+from harvester.tagging.train import names as census
+from harvester.tagging.train.names import gold_words, name_lists
 from harvester.tagging.train.normalize import normalize_token
 from harvester.tagging.train.score import score_file, score_gold_jsonl
 
@@ -96,6 +99,65 @@ def test_case_variants_lower_and_title() -> None:
     assert (
         list(case_variants(capital, "PER", rng, name_rate=0.0, sentence_rate=0.0)) == []
     )
+
+
+def test_name_swaps_keep_case_and_tags() -> None:
+    rng = random.Random(3)
+    sentence = Sentence(
+        ("@", "amara_t", "met", "grace", "evans", "and", "OKONKWO", "#Leeds"),
+        ("B-PER", "B-PER", "O", "B-PER", "I-PER", "O", "B-PER", "O"),
+    )
+    [swapped] = name_swaps(
+        sentence,
+        "PER",
+        rng,
+        rate=1.0,
+        first_names=["Tomasz"],
+        surnames=["Whitfield"],
+    )
+    assert swapped.words[:3] == ("@", "amara_t", "met")
+    assert swapped.words[3:6] == ("tomasz", "whitfield", "and")
+    assert swapped.words[6] in ("TOMASZ", "WHITFIELD")
+    assert swapped.words[7] == "#Leeds"
+    assert swapped.tags == sentence.tags
+    assert list(bio_spans(swapped.tags, "PER")) == list(bio_spans(sentence.tags, "PER"))
+
+
+def test_name_swaps_without_candidates() -> None:
+    rng = random.Random(0)
+    handles = Sentence(("@", "amara_t", "hi"), ("B-PER", "B-PER", "O"))
+    names = {"first_names": ["Tomasz"], "surnames": ["Whitfield"]}
+    assert list(name_swaps(handles, "PER", rng, rate=1.0, **names)) == []
+    person = Sentence(("met", "Grace"), ("O", "B-PER"))
+    assert list(name_swaps(person, "PER", rng, rate=0.0, **names)) == []
+
+
+def test_name_lists_leave_out_gold_people() -> None:
+    first, surnames = name_lists()
+    assert len(first) > 4000
+    assert len(surnames) > 9000
+    taken = gold_words()
+    assert "okonkwo" in taken
+    assert not taken & {name.lower() for name in first + surnames}
+    assert "Smith" in surnames
+
+
+def test_uncommon_drops_common_words() -> None:
+    dictionary = census.dictionary_words()
+    assert "grace" in dictionary
+    assert "emma" not in dictionary
+    kept = census.uncommon(["Will", "Emma", "Tanner", "Grace", "Ryan", "Al"], dictionary, 3)
+    assert kept == ["emma", "ryan", "tanner"]
+
+
+def test_name_list_files_rebuild_as_shipped(tmp_path: Path) -> None:
+    assert census.main(["--output", str(tmp_path)]) == 0
+    for name in (FIRST_NAMES_FILE, SURNAMES_FILE):
+        shipped = (Path(census.DATA) / name).read_text(encoding="utf-8")
+        assert (tmp_path / name).read_text(encoding="utf-8") == shipped
+    lists = NameLists.load(tmp_path)
+    assert "emma" in lists.first_names
+    assert "will" not in lists.first_names
 
 
 def test_email_style_spans_cover_names() -> None:

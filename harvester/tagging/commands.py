@@ -76,6 +76,9 @@ def _config(app: App) -> Config:
     default=None,
     help="Override nlp.case_fallback.",
 )
+@click.option(
+    "--name-lists/--no-name-lists", default=None, help="Override nlp.name_lists."
+)
 @pass_app
 def eval_tags(
     app: App,
@@ -86,6 +89,7 @@ def eval_tags(
     ner_model: str | None,
     tweet_aware: bool | None,
     case_fallback: bool | None,
+    name_lists: bool | None,
 ) -> None:
     """Score person (and training) tags against gold FILE, with the plain pipeline as baseline.
 
@@ -96,6 +100,7 @@ def eval_tags(
     # spaCy loads here rather than at import, so other commands start quickly.
     from harvester.tagging.evaluate import evaluate_file, format_report
     from harvester.tagging.gazetteer import Gazetteer
+    from harvester.tagging.names import NameLists
     from harvester.tagging.nlp import load_pipeline
     from harvester.tagging.tagger import Tagger
 
@@ -110,6 +115,9 @@ def eval_tags(
         case_fallback=settings.case_fallback
         if case_fallback is None
         else case_fallback,
+        names=NameLists.load()
+        if (settings.name_lists if name_lists is None else name_lists)
+        else None,
     )
     baseline = load_plain_pipeline(settings.pipeline)
     report = evaluate_file(file, tagger, baseline, label, join_mentions)

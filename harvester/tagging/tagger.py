@@ -18,6 +18,7 @@ from spacy.language import Language
 
 from harvester.records import Story, Tag
 from harvester.tagging.gazetteer import TRAINING_COMPONENT, Gazetteer, Match, training_matches
+from harvester.tagging.names import NameLists
 from harvester.tagging.nlp import load_pipeline
 from harvester.tagging.text import (
     Normalized,
@@ -82,6 +83,7 @@ class Tagger:
         n_process: int = 1,
         tweet_aware: bool = True,
         case_fallback: bool = False,
+        names: NameLists | None = None,
     ) -> None:
         self.nlp = nlp
         self.gazetteer = gazetteer
@@ -91,6 +93,7 @@ class Tagger:
         self.n_process = n_process
         self.tweet_aware = tweet_aware
         self.case_fallback = case_fallback
+        self.names = names
 
     @classmethod
     def from_config(cls, config: Config, db: Database | None = None) -> Tagger:
@@ -103,6 +106,7 @@ class Tagger:
             n_process=settings.n_process,
             tweet_aware=settings.tweet_aware,
             case_fallback=settings.case_fallback,
+            names=NameLists.load() if settings.name_lists else None,
         )
 
     def tag(self, stories: Sequence[Story]) -> list[list[Tag]]:
@@ -127,6 +131,7 @@ class Tagger:
         )
 
         people: list[list[tuple[int, int]]] = []
+        listed: list[list[tuple[int, int]]] = []
         training: list[list[Match]] = []
         for text, rewrite, doc in zip(texts, rewrites, docs, strict=True):
             people.append(
@@ -139,6 +144,12 @@ class Tagger:
             matches = training_matches(doc)
             if matches is None:
                 matches = self.gazetteer.find(doc, self.nlp, rewrite.text)
+            name_spans = (
+                self.names.people(doc, [(m.start, m.end) for m in matches])
+                if self.names is not None
+                else []
+            )
+            listed.append([rewrite.to_original(start, end) for start, end in name_spans])
             found = [self._to_original(rewrite, match) for match in matches]
             found += self.gazetteer.find_in_hashtags(hashtags_in(text))
             training.append(found)
@@ -147,6 +158,8 @@ class Tagger:
             people[index] += titled_names(text) + signed_names(text)
         if self.case_fallback:
             self._add_recased_people(rewrites, people)
+        for found, name_spans in zip(people, listed, strict=True):
+            _add_listed(found, name_spans)
 
         results = []
         for index, text in enumerate(texts):
@@ -250,6 +263,19 @@ class Tagger:
 
 def _overlaps(tags: Iterable[Tag], start: int, end: int) -> bool:
     return any(tag.start < end and start < tag.end for tag in tags)
+
+
+def _add_listed(found: list[tuple[int, int]], listed: Iterable[tuple[int, int]]) -> None:
+    """Add the name-list spans to ``found``, the other person spans of one text.
+
+    A listed span replaces the spans it contains ("Amelia" and the entity "Scott"
+    after it become "Amelia Scott"), and yields to any span it only overlaps.
+    """
+    for start, end in listed:
+        overlapping = [span for span in found if span[0] < end and start < span[1]]
+        if all(start <= span[0] and span[1] <= end for span in overlapping):
+            found[:] = [span for span in found if span not in overlapping]
+            found.append((start, end))
 
 
 def clean_person_span(text: str, start: int, end: int) -> tuple[int, int] | None:

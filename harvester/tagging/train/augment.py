@@ -46,3 +46,57 @@ def case_variants(
         yield _recase(sentence, spans, change)
     if rng.random() < sentence_rate:
         yield Sentence(tuple(word.lower() for word in sentence.words), sentence.tags)
+
+
+def _cased_like(original: Sequence[str], word: str) -> str:
+    if all(token.islower() for token in original):
+        return word.lower()
+    if all(token.isupper() for token in original if token.isalpha()) and any(
+        token.isalpha() for token in original
+    ):
+        return word.upper()
+    return word.title()
+
+
+def name_swaps(
+    sentence: Sentence,
+    label: str,
+    rng: random.Random,
+    *,
+    rate: float,
+    first_names: Sequence[str],
+    surnames: Sequence[str],
+) -> Iterator[Sentence]:
+    """Yield a copy of ``sentence`` with each person replaced by a name from the lists.
+
+    With probability ``rate`` a sentence with people gets one copy. A one-word person
+    becomes a first name (or, one time in four, a surname); a longer one becomes a
+    first name and a surname. The case follows the original name's case. @handles
+    and the Broad Twitter Corpus's lone ``@`` keep their words. The training sets
+    hold few distinct names, so the model otherwise learns those names rather than
+    the places where names occur.
+    """
+    spans = list(bio_spans(sentence.tags, label))
+    if not spans or rng.random() >= rate:
+        return
+    words = list(sentence.words)
+    tags = list(sentence.tags)
+    changed = False
+    for start, end in reversed(spans):
+        original = sentence.words[start:end]
+        after_at = start > 0 and sentence.words[start - 1] == "@"
+        if after_at or any(word.startswith(("@", "#")) for word in original):
+            continue
+        if not any(word.isalpha() for word in original):
+            continue
+        if end - start == 1:
+            pool = surnames if rng.random() < 0.25 else first_names
+            new = [rng.choice(pool)]
+        else:
+            new = [rng.choice(first_names), rng.choice(surnames)]
+        new = [_cased_like(original, word) for word in new]
+        words[start:end] = new
+        tags[start:end] = [f"B-{label}"] + [f"I-{label}"] * (len(new) - 1)
+        changed = True
+    if changed:
+        yield Sentence(tuple(words), tuple(tags))

@@ -25,7 +25,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, DocBin, Span
 
 from harvester.errors import HarvesterError
-from harvester.tagging.train.augment import case_variants
+from harvester.tagging.train.augment import case_variants, name_swaps
 from harvester.tagging.train.conll import (
     Sentence,
     bio_spans,
@@ -34,6 +34,7 @@ from harvester.tagging.train.conll import (
     read_conll,
 )
 from harvester.tagging.train.email_style import LabelledText, generate
+from harvester.tagging.train.names import name_lists
 from harvester.tagging.train.normalize import normalize_words
 
 log = logging.getLogger(__name__)
@@ -86,11 +87,14 @@ def conll_docs(
     sentence_rate: float,
     join: bool = False,
     handles_missing: bool = False,
+    swap_rate: float = 0.0,
+    names: tuple[list[str], list[str]] | None = None,
 ) -> list[Doc]:
     """Read CoNLL files into Docs.
 
-    Adds case variants when ``augment_rng`` is given, and with ``join`` a copy of
-    each sentence with a lone ``@`` where it is merged into the handle.
+    Adds case variants when ``augment_rng`` is given, copies with other names when
+    ``swap_rate`` is above 0, and with ``join`` a copy of each sentence with a lone
+    ``@`` where it is merged into the handle.
     """
     docs: list[Doc] = []
     for path in paths:
@@ -106,6 +110,15 @@ def conll_docs(
                     augment_rng,
                     name_rate=name_rate,
                     sentence_rate=sentence_rate,
+                )
+            if augment_rng is not None and swap_rate > 0 and names is not None:
+                variants += name_swaps(
+                    sentence,
+                    label,
+                    augment_rng,
+                    rate=swap_rate,
+                    first_names=names[0],
+                    surnames=names[1],
                 )
             if join and "@" in sentence.words:
                 variants.append(join_mentions(sentence))
@@ -188,6 +201,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="share of sentences lower-cased",
     )
     parser.add_argument(
+        "--name-swap",
+        type=float,
+        default=0.0,
+        metavar="RATE",
+        help="share of sentences with people copied with census names instead",
+    )
+    parser.add_argument(
         "--normalize", action="store_true", help="strip hashtag signs from CoNLL tokens"
     )
     parser.add_argument(
@@ -210,16 +230,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         nlp = spacy.blank("en")
-        augment_rng = random.Random(args.seed) if args.case_augment else None
+        augmenting = args.case_augment or args.name_swap > 0
+        augment_rng = random.Random(args.seed) if augmenting else None
+        names = name_lists() if args.name_swap > 0 else None
         train = conll_docs(
             nlp,
             args.train,
             normalize=args.normalize,
             augment_rng=augment_rng,
-            name_rate=args.name_rate,
-            sentence_rate=args.sentence_rate,
+            name_rate=args.name_rate if args.case_augment else 0.0,
+            sentence_rate=args.sentence_rate if args.case_augment else 0.0,
             join=args.join_mentions,
             handles_missing=args.handles_missing,
+            swap_rate=args.name_swap,
+            names=names,
         )
         if args.email_style:
             train += rehearsal_docs(nlp, generate(args.email_style, args.seed))

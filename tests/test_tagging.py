@@ -157,6 +157,9 @@ def test_titled_names_in_any_case(tagger: Tagger) -> None:
     assert "Mr Patel" in people_of(
         tags_of(tagger, "Just passed, and I owe it to Mr Patel who pushed me")
     )
+    assert "Professor Helen Brooks" in people_of(
+        tags_of(tagger, "I wanted to mention Professor Helen Brooks, whose lectures shaped me.")
+    )
 
 
 def test_signed_name_after_sign_off(tagger: Tagger) -> None:
@@ -336,6 +339,7 @@ def test_person_alias_normalization() -> None:
     assert normalize_person_alias("@Amara_Teaches") == "@amara_teaches"
     assert normalize_person_alias("Mr O’Brien") == "o'brien"
     assert normalize_person_alias("Miss") == "miss"
+    assert normalize_person_alias("Professor Helen Brooks") == "helen brooks"
 
 
 def test_mention_title_and_full_name_link(db: Database) -> None:

@@ -27,7 +27,7 @@ Span = tuple[int, int]
 PERSON_LABELS = ("person", "PER", "PERSON")
 GOLD_LABELS = ("person", "training")
 LEADING_TITLE = re.compile(
-    r"(?:Mrs|Mr|Ms|Miss|Mx|Dr|Prof|Sir|Dame)\.?\s+", re.IGNORECASE
+    r"(?:Mrs|Mr|Ms|Miss|Mx|Dr|Professor|Prof|Sir|Dame)\.?\s+", re.IGNORECASE
 )
 
 

@@ -36,8 +36,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-TITLES = ("mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame")
-_TITLE = r"(?:Mrs|Mr|Ms|Miss|Mx|Dr|Prof|Sir|Dame)\.?"
+TITLES = ("mr", "mrs", "ms", "miss", "mx", "dr", "prof", "professor", "sir", "dame")
+_TITLE = r"(?:Mrs|Mr|Ms|Miss|Mx|Dr|Professor|Prof|Sir|Dame)\.?"
 TITLE_BEFORE = re.compile(rf"\b{_TITLE}\s+$", re.IGNORECASE)
 # A title followed by one or two name words, in any case: "Mrs Okonkwo", "mr patel".
 TITLED_NAME = re.compile(

@@ -220,6 +220,8 @@ def test_normalize_maps_back_to_original() -> None:
     assert text[slice(*rewrite.to_original(start, start + len("Career")))] == "Career"
     start = rewrite.text.index("yes")
     assert rewrite.to_original(start, start + 3) == (len(text) - 3, len(text))
+    # The name lists find hashtags in the rewrite by bisecting these offsets.
+    assert list(rewrite.origin) == sorted(rewrite.origin)
 
 
 def test_config_training_entries_extend_gazetteer() -> None:
@@ -606,6 +608,8 @@ def test_shipped_lists_skip_common_words() -> None:
     lists = NameLists.load()
     assert {"emma", "ryan", "tanner", "hubert"} <= lists.first_names
     assert not {"will", "grace", "mark", "may", "bill", "hope"} & lists.first_names
+    assert not {"cherish", "amber", "coral"} & lists.first_names
+    assert {"smith", "jones", "scott"} <= lists.surnames
     assert "okafor" not in lists.first_names
 
 
@@ -629,3 +633,29 @@ def test_name_lists_join_following_entity() -> None:
 def test_missing_name_lists_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="harvester.tagging.train.names"):
         NameLists.load(tmp_path)
+
+
+def test_name_lists_leave_handles_and_hashtags(tagger: Tagger) -> None:
+    tags = tags_of(tagger, "Thanks Tanner @jsmith for this", {"jsmith": "Jo Smith"})
+    assert people_of(tags) == ["Tanner", "@jsmith"]
+    assert people_of(tags_of(tagger, "#Amber alert issued")) == []
+    assert "Tanner" not in people_of(tags_of(tagger, "Tanner-Smith joined the staff"))
+
+
+def test_name_lists_keep_titled_people_apart(tagger: Tagger) -> None:
+    people = people_of(tags_of(tagger, "Shoutout to tanner Mrs Jones and the team"))
+    assert people == ["tanner", "Mrs Jones"]
+
+
+def test_name_lists_join_common_surname(tagger: Tagger) -> None:
+    assert people_of(tags_of(tagger, "so proud of tanner smith today")) == ["tanner smith"]
+
+
+def test_longer_span_wins_at_same_start(tagger: Tagger) -> None:
+    people = people_of(tags_of(tagger, "Mrs Emma Scott and Mr tanner"))
+    assert "Mr tanner" in people
+    assert "Mr" not in people
+
+
+def test_professor_title_before_name(tagger: Tagger) -> None:
+    assert people_of(tags_of(tagger, "Professor Will Hutton spoke")) == ["Professor Will Hutton"]

@@ -1,8 +1,9 @@
 """Name lists: people the NER misses, found by a listed first name.
 
 The model misses many people written with a first name only, often in lower case
-("i wish im ryan", "Tanner is a good dude"). The tagger's name lists hold the census
-first names and surnames that are not also common English words. A word outside
+("i wish im ryan", "Tanner is a good dude"). The tagger's name lists hold census
+first names that are not also common English words, and census surnames that are
+not very common words. A word outside
 every entity whose lower-case form is a listed first name of four or more letters
 becomes a person. A listed surname right after it, with its first letter in the
 same case, joins the span ("Mauro Ranallo"), and so does a person entity right after
@@ -20,6 +21,14 @@ from pathlib import Path
 from spacy.tokens import Doc, Token
 
 from harvester.errors import ConfigError
+
+# Titles written before a name, lower-cased and without a full stop.
+TITLES = frozenset(
+    {"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "professor", "sir", "dame"}
+)
+# A first name glued to one of these is part of a longer word: "Tanner-Smith",
+# "amber_rose", "@emma", "#Chelsea".
+GLUE = frozenset({"-", "_", "@", "#"})
 
 DATA = Path(__file__).resolve().parent / "data"
 FIRST_NAMES_FILE = "first_names.txt"
@@ -57,9 +66,11 @@ class NameLists:
     ) -> list[tuple[int, int]]:
         """Return the character spans in ``doc.text`` of people found by a listed first name.
 
-        Words inside an entity of the doc, or overlapping a span of ``taken``, are
-        never used. A word right after ``@`` or ``#`` is part of a handle or a hashtag
-        and is skipped.
+        Words inside an entity of the doc, or overlapping a span of ``taken`` (the
+        tagger passes training matches, hashtags and @handles), are never used, and
+        neither is a word glued to a hyphen, an underscore, ``@`` or ``#``. A person
+        entity right after the name joins it unless it starts with a title or an
+        @handle: "tanner Mrs Jones" stays two people.
         """
         blocked = list(taken)
         spans: list[tuple[int, int]] = []
@@ -72,7 +83,7 @@ class NameLists:
             end = index + 1
             if end < len(doc) and token.whitespace_:
                 following = doc[end]
-                if following.ent_iob_ == "B" and following.ent_type_ == "PERSON":
+                if _starts_person(following, blocked):
                     end += 1
                     while end < len(doc) and doc[end].ent_iob_ == "I":
                         end += 1
@@ -87,27 +98,43 @@ class NameLists:
             return False
         if not token.is_alpha or not _free(token, blocked):
             return False
-        before = token.nbor(-1) if token.i > 0 else None
-        return before is None or before.whitespace_ != "" or before.text not in ("@", "#")
+        return not _glued(token)
 
     def _surname_after(self, first: Token, token: Token, blocked: list[tuple[int, int]]) -> bool:
         if token.lower_ not in self.surnames or not token.is_alpha:
             return False
-        if not _free(token, blocked):
+        if not _free(token, blocked) or _glued(token):
             return False
         return token.text[0].isupper() == first.text[0].isupper()
 
 
 def _free(token: Token, blocked: list[tuple[int, int]]) -> bool:
-    if token.ent_iob_ in ("B", "I"):
-        return False
+    return token.ent_iob_ not in ("B", "I") and not _blocked(token, blocked)
+
+
+def _blocked(token: Token, blocked: list[tuple[int, int]]) -> bool:
     start, end = token.idx, token.idx + len(token)
-    return not any(other_start < end and start < other_end for other_start, other_end in blocked)
+    return any(other_start < end and start < other_end for other_start, other_end in blocked)
+
+
+def _glued(token: Token) -> bool:
+    doc = token.doc
+    before = doc[token.i - 1] if token.i > 0 else None
+    after = doc[token.i + 1] if token.i + 1 < len(doc) else None
+    if before is not None and not before.whitespace_ and before.text[-1:] in GLUE:
+        return True
+    return after is not None and not token.whitespace_ and after.text[:1] in GLUE
+
+
+def _starts_person(token: Token, blocked: list[tuple[int, int]]) -> bool:
+    """Tell whether a person entity starts at ``token`` and may join the name before it."""
+    if token.ent_iob_ != "B" or token.ent_type_ != "PERSON":
+        return False
+    if not token.text[:1].isalpha() or token.lower_.rstrip(".") in TITLES:
+        return False
+    return not _blocked(token, blocked)
 
 
 @lru_cache(maxsize=4)
 def _load(folder: Path) -> NameLists:
-    return NameLists(
-        _read(folder / FIRST_NAMES_FILE),
-        _read(folder / SURNAMES_FILE),
-    )
+    return NameLists(_read(folder / FIRST_NAMES_FILE), _read(folder / SURNAMES_FILE))

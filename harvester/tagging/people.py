@@ -32,12 +32,12 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from harvester.errors import UsageError
+from harvester.tagging.names import TITLES
 from store.models import Person, PersonAlias, TagRow, alias_surname
 from store.models import Story as StoryRow
 
 log = logging.getLogger(__name__)
 
-TITLES = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "professor", "sir", "dame"})
 # Titles that tell a man from a woman, so "Mrs Okonkwo" is never linked to "Mr Julian Okonkwo".
 TITLE_GENDERS = {"mr": "m", "sir": "m", "mrs": "f", "ms": "f", "miss": "f", "dame": "f"}
 ALIAS_MAX_LENGTH = 300

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -18,7 +19,7 @@ from spacy.language import Language
 
 from harvester.records import Story, Tag
 from harvester.tagging.gazetteer import TRAINING_COMPONENT, Gazetteer, Match, training_matches
-from harvester.tagging.names import NameLists
+from harvester.tagging.names import TITLES, NameLists
 from harvester.tagging.nlp import load_pipeline
 from harvester.tagging.text import (
     Normalized,
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-TITLES = ("mr", "mrs", "ms", "miss", "mx", "dr", "prof", "professor", "sir", "dame")
 _TITLE = r"(?:Mrs|Mr|Ms|Miss|Mx|Dr|Professor|Prof|Sir|Dame)\.?"
 TITLE_BEFORE = re.compile(rf"\b{_TITLE}\s+$", re.IGNORECASE)
 # A title followed by one or two name words, in any case: "Mrs Okonkwo", "mr patel".
@@ -145,7 +145,7 @@ class Tagger:
             if matches is None:
                 matches = self.gazetteer.find(doc, self.nlp, rewrite.text)
             name_spans = (
-                self.names.people(doc, [(m.start, m.end) for m in matches])
+                self.names.people(doc, _name_blocks(text, rewrite, matches))
                 if self.names is not None
                 else []
             )
@@ -244,7 +244,9 @@ class Tagger:
                 )
 
         hashtags = hashtags_in(text)
-        for start, end in sorted(set(people)):
+        # Of two spans that start together, the longer one wins: "Mr tanner" from the
+        # title rule over "Mr" from the NER.
+        for start, end in sorted(set(people), key=lambda span: (span[0], -span[1])):
             span = clean_person_span(text, start, end)
             if span is not None:
                 span = person_in_hashtag(span, hashtags)
@@ -265,17 +267,40 @@ def _overlaps(tags: Iterable[Tag], start: int, end: int) -> bool:
     return any(tag.start < end and start < tag.end for tag in tags)
 
 
+def _name_blocks(
+    text: str, rewrite: Normalized, matches: Iterable[Match]
+) -> list[tuple[int, int]]:
+    """Return the spans of the rewrite that the name lists must not use.
+
+    These are the training matches and the rewrite of every hashtag and @handle of
+    the original text (the rewrite drops the # sign). The rewrite keeps the order of
+    the original characters, so its origin offsets never decrease.
+    """
+    blocks = [(match.start, match.end) for match in matches]
+    for start, end, _ in hashtags_in(text) + mentions_in(text):
+        first = bisect_left(rewrite.origin, start)
+        last = bisect_left(rewrite.origin, end)
+        if first < last:
+            blocks.append((first, last))
+    return blocks
+
+
 def _add_listed(found: list[tuple[int, int]], listed: Iterable[tuple[int, int]]) -> None:
     """Add the name-list spans to ``found``, the other person spans of one text.
 
     A listed span replaces the spans it contains ("Amelia" and the entity "Scott"
-    after it become "Amelia Scott"), and yields to any span it only overlaps.
+    after it become "Amelia Scott"). A span that starts before it and ends inside
+    it is extended to its end ("mrs emma" and "emma scott" become "mrs emma
+    scott"). A listed span yields to any other span it overlaps.
     """
     for start, end in listed:
         overlapping = [span for span in found if span[0] < end and start < span[1]]
         if all(start <= span[0] and span[1] <= end for span in overlapping):
             found[:] = [span for span in found if span not in overlapping]
             found.append((start, end))
+        elif len(overlapping) == 1 and overlapping[0][0] < start < overlapping[0][1] < end:
+            found.remove(overlapping[0])
+            found.append((overlapping[0][0], end))
 
 
 def clean_person_span(text: str, start: int, end: int) -> tuple[int, int] | None:
@@ -310,7 +335,8 @@ def clean_person_span(text: str, start: int, end: int) -> tuple[int, int] | None
         return handle.span()
     if text[start : start + 1] == "#":
         start += 1
-    title = TITLE_BEFORE.search(text, max(0, start - 8), start)
+    # "Professor. " (11 characters) is the longest title with its space.
+    title = TITLE_BEFORE.search(text, max(0, start - 12), start)
     if title:
         start = title.start()
     if not any(char.isalpha() for char in text[start:end]):

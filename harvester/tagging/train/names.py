@@ -9,11 +9,12 @@ so that the model does not learn those names from the swap.
 
 Run as a module, it writes the tagger's lists, ``first_names.txt`` and
 ``surnames.txt`` in ``harvester/tagging/data``. A first name is kept when its Zipf
-frequency in ``wordfreq`` is below 4.0, or below 5.0 when it is not a word of the
-WordNet index that en_core_web_sm's lemmatizer carries, and never when it is a
-WordNet verb, adjective or adverb. So "Emma" and "Ryan" stay, while "Will",
-"Grace", "Mark" and "Cherish" go. A surname only joins a first name before it, so
-only surnames at Zipf 5.0 or above ("Young", "White") are left out::
+frequency in ``wordfreq`` is below 4.0. It is also kept below 5.0 when it is not a
+word of the WordNet index that en_core_web_sm's lemmatizer carries. It is never
+kept when it is a WordNet verb, adjective or adverb. So "Emma" and "Ryan" stay, while "Will",
+"Grace", "Mark" and "Cherish" go. A kept name that is a WordNet noun ("Willow") is
+written with a word mark, and the tagger takes it only with a capital. Surnames
+pass the same frequency test::
 
     python -m harvester.tagging.train.names
 """
@@ -23,14 +24,20 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from importlib import resources
 from pathlib import Path
 
 import spacy
 
 from harvester.errors import HarvesterError
-from harvester.tagging.names import DATA, FIRST_NAMES_FILE, MIN_LENGTH, SURNAMES_FILE
+from harvester.tagging.names import (
+    DATA,
+    FIRST_NAMES_FILE,
+    MIN_LENGTH,
+    SURNAMES_FILE,
+    WORD_MARK,
+)
 from harvester.tagging.nlp import ALTERNATIVE_NAMES
 
 GOLD = DATA / "gold.jsonl"
@@ -75,10 +82,10 @@ def gold_words(path: Path = GOLD) -> set[str]:
 
 def name_lists() -> tuple[list[str], list[str]]:
     """Return (first names, surnames) to swap in, without the words of the gold set's people."""
-    taken = gold_words()
-    first = [name for name in census_first_names() if name.lower() not in taken]
+    gold = gold_words()
+    first = [name for name in census_first_names() if name.lower() not in gold]
     surnames = [
-        name for name in _read("dist.all.last", SURNAME_LIMIT) if name.lower() not in taken
+        name for name in _read("dist.all.last", SURNAME_LIMIT) if name.lower() not in gold
     ]
     return first, surnames
 
@@ -108,33 +115,34 @@ def _zipf(word: str) -> float:
 
 
 def uncommon(names: Iterable[str], dictionary: set[str], min_length: int = 1) -> list[str]:
-    """Keep the lower-cased first names that are not common English words.
+    """Keep the lower-cased names that are not common English words.
 
     ``dictionary`` is every WordNet word. ``main`` then also drops the names that
     are WordNet verbs, adjectives or adverbs.
     """
-    kept = set()
+    rare = set()
     for name in names:
         word = name.lower()
         zipf = _zipf(word)
         if len(word) >= min_length and (
             zipf < RARE_ZIPF or (zipf < NAME_ONLY_ZIPF and word not in dictionary)
         ):
-            kept.add(word)
-    return sorted(kept)
+            rare.add(word)
+    return sorted(rare)
 
 
-def uncommon_surnames(names: Iterable[str]) -> list[str]:
-    """Keep the lower-cased surnames that are not very common English words."""
-    return sorted({name.lower() for name in names if _zipf(name.lower()) < NAME_ONLY_ZIPF})
-
-
-def write_list(path: Path, names: Sequence[str], source: str) -> None:
+def write_list(
+    path: Path, names: Sequence[str], source: str, nouns: Collection[str] = ()
+) -> None:
+    """Write lower-cased ``names``, one a line, with the word mark after each of ``nouns``."""
     header = (
         f"# {source}, 1990 United States census (public domain), lower-cased, without\n"
         "# common English words. Rebuilt by `python -m harvester.tagging.train.names`.\n"
     )
-    path.write_text(header + "\n".join(names) + "\n", encoding="utf-8")
+    if nouns:
+        header += f"# A name followed by '{WORD_MARK}' is also an English noun.\n"
+    lines = [f"{name} {WORD_MARK}" if name in nouns else name for name in names]
+    path.write_text(header + "\n".join(lines) + "\n", encoding="utf-8")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -144,15 +152,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     try:
+        dictionary = dictionary_words()
         not_nouns = dictionary_words(("verb", "adj", "adv"))
-        first = uncommon(census_first_names(), dictionary_words(), MIN_LENGTH)
+        first = uncommon(census_first_names(), dictionary, MIN_LENGTH)
         first = [name for name in first if name not in not_nouns]
-        surnames = uncommon_surnames(_read("dist.all.last", TAGGER_SURNAME_LIMIT))
+        surnames = uncommon(_read("dist.all.last", TAGGER_SURNAME_LIMIT), dictionary)
     except HarvesterError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     args.output.mkdir(parents=True, exist_ok=True)
-    write_list(args.output / FIRST_NAMES_FILE, first, "First names")
+    write_list(args.output / FIRST_NAMES_FILE, first, "First names", dictionary)
     write_list(args.output / SURNAMES_FILE, surnames, "Surnames")
     print(f"wrote {len(first)} first names and {len(surnames)} surnames to {args.output}")
     return 0

@@ -677,3 +677,34 @@ def test_longer_span_wins_at_same_start(tagger: Tagger) -> None:
 
 def test_professor_title_before_name(tagger: Tagger) -> None:
     assert people_of(tags_of(tagger, "Professor Will Hutton spoke")) == ["Professor Will Hutton"]
+
+
+def test_miss_as_verb_is_no_title(tagger: Tagger) -> None:
+    assert people_of(tags_of(tagger, "I miss teaching year 6 so much")) == []
+    assert "miss Jessica" not in people_of(tags_of(tagger, "I will miss Jessica so much"))
+    assert people_of(tags_of(tagger, "Miss Jones taught me to read")) == ["Miss Jones"]
+
+
+def test_team_sign_off_is_no_person(tagger: Tagger) -> None:
+    for team in ("The English Department", "Admissions Team", "School Office"):
+        assert people_of(tags_of(tagger, f"Kind regards,\n{team}")) == [], team
+    assert people_of(tags_of(tagger, "Kind regards,\nNicola Grant")) == ["Nicola Grant"]
+
+
+def test_addresses_are_no_people(tagger: Tagger) -> None:
+    for text in (
+        "email jessica.hughes@school.org.uk for details",
+        "see jessica-hughes.com for her blog",
+        "Thanks Dr https://t.co/abc",
+    ):
+        assert people_of(tags_of(tagger, text)) == [], text
+
+
+def test_title_alone_is_no_person() -> None:
+    assert clean_person_span("Thanks Mrs Mrs", 7, 14) is None
+    assert clean_person_span("Thanks Mrs Mrs Patel", 7, 20) == (7, 20)
+
+
+def test_long_handle_kept_whole(tagger: Tagger) -> None:
+    tags = tags_of(tagger, "@jessica_hughes_teach thanks!")
+    assert all(tag.text != "@jessica_hughes_" for tag in tags)

@@ -44,12 +44,28 @@ TITLED_NAME = re.compile(
     rf"\b{_TITLE}\s+([^\W\d_][\w'’-]*)(?:\s+([^\W\d_][\w'’-]*))?", re.IGNORECASE
 )
 POSSESSIVE = re.compile(r"['’]s?$")
-HANDLE = re.compile(r"@\w{1,15}")
+HANDLE = re.compile(r"@\w+")
+# "miss" after one of these words is the verb: "I miss teaching", "we will miss Jessica".
+# "to" is not one of them, because "thanks to miss Patel" names a teacher.
+MISS_AS_VERB = re.compile(
+    r"\b(?:i|we|you|they|will|would|'ll|really|so|all|gonna|still|do|don't|dont|"
+    r"already|must|always|never)\s+$",
+    re.IGNORECASE,
+)
+# A person span that looks like an email address or a web address is not a person.
+ADDRESS_LIKE = re.compile(
+    r"[\w.+-]@[\w-]|://|\bwww\.|\w\.(?:com|org|net|edu|gov|uk|io|ly|co)\b", re.IGNORECASE
+)
+# A signed "name" with one of these words is a team or an office.
+TEAM_WORDS = frozenset(
+    {"academy", "admissions", "department", "governors", "office", "pta", "school",
+     "staff", "team", "the", "trust"}
+)
 # A name alone on the line after a mail sign-off such as "Kind regards,".
 SIGNED_NAME = re.compile(
     r"^[ \t]*(?:(?:best|kind|warm|many)(?:est)? (?:regards|wishes)|regards|warmly|thanks|thank you|cheers|"
     r"yours(?: sincerely| faithfully| truly)?|all the best|with thanks|best)[ \t]*,?[ \t]*\r?\n"
-    r"[ \t]*([A-Z][\w'’-]+(?:[ \t]+[A-Z][\w'’-]+){0,2})[ \t]*$",
+    r"[ \t]*((?-i:[A-Z][\w'’-]+(?:[ \t]+[A-Z][\w'’-]+){0,2}))[ \t]*$",
     re.IGNORECASE | re.MULTILINE,
 )
 EDGE = " \t\n\r\"'“”‘’.,;:!?()[]{}<>-–—*|/\\"
@@ -337,11 +353,22 @@ def clean_person_span(text: str, start: int, end: int) -> tuple[int, int] | None
         start += 1
     # "Professor. " (11 characters) is the longest title with its space.
     title = TITLE_BEFORE.search(text, max(0, start - 12), start)
-    if title:
+    if title and not _miss_as_verb(text, title.start()):
         start = title.start()
     if not any(char.isalpha() for char in text[start:end]):
         return None
+    if ADDRESS_LIKE.search(text, start, end):
+        return None
+    if all(word.rstrip(".").lower() in TITLES for word in text[start:end].split()):
+        return None
     return start, end
+
+
+def _miss_as_verb(text: str, start: int) -> bool:
+    """Tell whether the title at ``start`` is the verb "miss" ("I miss teaching")."""
+    if text[start : start + 4].lower() != "miss":
+        return False
+    return MISS_AS_VERB.search(text, max(0, start - 12), start) is not None
 
 
 def person_in_hashtag(
@@ -369,6 +396,8 @@ def titled_names(text: str) -> list[tuple[int, int]]:
     for match in TITLED_NAME.finditer(text):
         if match.group(1).lower() in STOP_WORDS or match.group(1).lower() in TITLES:
             continue
+        if _miss_as_verb(text, match.start()) or text.startswith("://", match.end(1)):
+            continue
         end = match.end(1)
         second = match.group(2)
         if second and second[0].isupper() and second.lower() not in STOP_WORDS:
@@ -378,8 +407,15 @@ def titled_names(text: str) -> list[tuple[int, int]]:
 
 
 def signed_names(text: str) -> list[tuple[int, int]]:
-    """Return the spans of names signed under a mail sign-off, such as "Best wishes,\nAnn Lee"."""
-    return [(match.start(1), match.end(1)) for match in SIGNED_NAME.finditer(text)]
+    """Return the spans of names signed under a mail sign-off, such as "Best wishes,\nAnn Lee".
+
+    A team or an office signing ("The English Department", "Admissions Team") is skipped.
+    """
+    return [
+        (match.start(1), match.end(1))
+        for match in SIGNED_NAME.finditer(text)
+        if not TEAM_WORDS & {word.lower() for word in match.group(1).split()}
+    ]
 
 
 def needs_recasing(text: str) -> bool:

@@ -661,7 +661,7 @@ def test_name_lists_skip_nouns_and_institutions(tagger: Tagger) -> None:
     assert people_of(tags_of(tagger, "so proud of our trinity academy staff")) == []
 
 
-def test_name_lists_skip_particle_and_case_change() -> None:
+def test_name_lists_skip_particles_and_case() -> None:
     lists = NameLists(frozenset({"jessica", "cruz", "amira"}), frozenset())
     doc = name_doc("Jessica de la Cruz")
     assert [doc.text[a:b] for a, b in lists.people(doc)] == ["Jessica"]

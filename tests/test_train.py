@@ -136,9 +136,9 @@ def test_name_lists_leave_out_gold_people() -> None:
     first, surnames = name_lists()
     assert len(first) > 4000
     assert len(surnames) > 9000
-    taken = gold_words()
-    assert "okonkwo" in taken
-    assert not taken & {name.lower() for name in first + surnames}
+    gold = gold_words()
+    assert "okonkwo" in gold
+    assert not gold & {name.lower() for name in first + surnames}
     assert "Smith" in surnames
 
 
@@ -146,8 +146,8 @@ def test_uncommon_drops_common_words() -> None:
     dictionary = census.dictionary_words()
     assert "grace" in dictionary
     assert "emma" not in dictionary
-    kept = census.uncommon(["Will", "Emma", "Tanner", "Grace", "Ryan", "Al"], dictionary, 3)
-    assert kept == ["emma", "ryan", "tanner"]
+    rare = census.uncommon(["Will", "Emma", "Tanner", "Grace", "Ryan", "Al"], dictionary, 3)
+    assert rare == ["emma", "ryan", "tanner"]
 
 
 def test_name_list_files_rebuild_as_shipped(tmp_path: Path) -> None:

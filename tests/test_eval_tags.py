@@ -155,6 +155,25 @@ def test_eval_tags_command_table(tmp_path: Path) -> None:
     assert "project" in result.output
 
 
+def test_eval_tags_name_lists_option(tmp_path: Path) -> None:
+    path = tmp_path / "listed.conll"
+    words = "honestly bethany was the best teacher i ever had".split()
+    path.write_text(
+        "".join(f"{word}\t{'B-person' if word == 'bethany' else 'O'}\n" for word in words),
+        encoding="utf-8",
+    )
+    found = {}
+    for option in ("--name-lists", "--no-name-lists"):
+        result = CliRunner().invoke(
+            cli,
+            ["--config", str(tmp_path / "none.yaml"), "eval-tags", str(path), "--json", option],
+        )
+        assert result.exit_code == 0, result.output
+        found[option] = json.loads(result.output)["scores"]["project"]["all"]["person"]["tp"]
+    assert found["--name-lists"] == 1
+    assert found["--no-name-lists"] == 0
+
+
 def test_invalid_gold_line_is_named(tmp_path: Path) -> None:
     path = tmp_path / "gold.jsonl"
     path.write_text(

@@ -99,26 +99,19 @@ def eval_tags(
     """
     # spaCy loads here rather than at import, so other commands start quickly.
     from harvester.tagging.evaluate import evaluate_file, format_report
-    from harvester.tagging.gazetteer import Gazetteer
-    from harvester.tagging.names import NameLists
-    from harvester.tagging.nlp import load_pipeline
     from harvester.tagging.tagger import Tagger
 
     config = _config(app)
-    settings = config.nlp
-    tagger = Tagger(
-        load_pipeline(settings.pipeline, ner_model or settings.ner_model),
-        Gazetteer.from_config(config),
-        batch_size=settings.batch_size,
-        n_process=settings.n_process,
-        tweet_aware=settings.tweet_aware if tweet_aware is None else tweet_aware,
-        case_fallback=settings.case_fallback
-        if case_fallback is None
-        else case_fallback,
-        names=NameLists.load()
-        if (settings.name_lists if name_lists is None else name_lists)
-        else None,
+    overrides = {
+        "ner_model": ner_model,
+        "tweet_aware": tweet_aware,
+        "case_fallback": case_fallback,
+        "name_lists": name_lists,
+    }
+    settings = config.nlp.model_copy(
+        update={key: value for key, value in overrides.items() if value is not None}
     )
+    tagger = Tagger.from_config(config.model_copy(update={"nlp": settings}))
     baseline = load_plain_pipeline(settings.pipeline)
     report = evaluate_file(file, tagger, baseline, label, join_mentions)
     if as_json:

@@ -19,6 +19,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from harvester.errors import UsageError
+from harvester.tagging.names import TITLE_PATTERN
 from harvester.tagging.tagger import Tagger
 
 log = logging.getLogger(__name__)
@@ -26,9 +27,7 @@ log = logging.getLogger(__name__)
 Span = tuple[int, int]
 PERSON_LABELS = ("person", "PER", "PERSON")
 GOLD_LABELS = ("person", "training")
-LEADING_TITLE = re.compile(
-    r"(?:Mrs|Mr|Ms|Miss|Mx|Dr|Professor|Prof|Sir|Dame)\.?\s+", re.IGNORECASE
-)
+LEADING_TITLE = re.compile(rf"{TITLE_PATTERN}\s+", re.IGNORECASE)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,11 @@ from harvester.errors import ConfigError
 TITLES = frozenset(
     {"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "professor", "sir", "dame"}
 )
+# A regular expression for one title with an optional full stop, for case-insensitive
+# matching. Longer titles come first, so "Professor" is not matched as "Prof".
+TITLE_PATTERN = (
+    "(?:" + "|".join(sorted(TITLES, key=lambda title: (-len(title), title))) + r")\.?"
+)
 # A first name glued to one of these is part of a longer word: "Tanner-Smith",
 # "amber_rose", "@emma", "#Chelsea".
 GLUE = frozenset({"-", "_", "@", "#"})

@@ -19,7 +19,7 @@ from spacy.language import Language
 
 from harvester.records import Story, Tag
 from harvester.tagging.gazetteer import TRAINING_COMPONENT, Gazetteer, Match, training_matches
-from harvester.tagging.names import TITLES, NameLists
+from harvester.tagging.names import TITLE_PATTERN, TITLES, NameLists
 from harvester.tagging.nlp import load_pipeline
 from harvester.tagging.text import (
     Normalized,
@@ -37,11 +37,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_TITLE = r"(?:Mrs|Mr|Ms|Miss|Mx|Dr|Professor|Prof|Sir|Dame)\.?"
-TITLE_BEFORE = re.compile(rf"\b{_TITLE}\s+$", re.IGNORECASE)
+TITLE_BEFORE = re.compile(rf"\b{TITLE_PATTERN}\s+$", re.IGNORECASE)
 # A title followed by one or two name words, in any case: "Mrs Okonkwo", "mr patel".
 TITLED_NAME = re.compile(
-    rf"\b{_TITLE}\s+([^\W\d_][\w'’-]*)(?:\s+([^\W\d_][\w'’-]*))?", re.IGNORECASE
+    rf"\b{TITLE_PATTERN}\s+([^\W\d_][\w'’-]*)(?:\s+([^\W\d_][\w'’-]*))?",
+    re.IGNORECASE,
 )
 POSSESSIVE = re.compile(r"['’]s?$")
 HANDLE = re.compile(r"@\w+")
@@ -160,14 +160,14 @@ class Tagger:
             matches = training_matches(doc)
             if matches is None:
                 matches = self.gazetteer.find(doc, self.nlp, rewrite.text)
-            name_spans = (
-                self.names.people(doc, _name_blocks(text, rewrite, matches))
-                if self.names is not None
-                else []
-            )
+            hashtags = hashtags_in(text)
+            name_spans = []
+            if self.names is not None:
+                blocks = _name_blocks(rewrite, matches, hashtags + mentions_in(text))
+                name_spans = self.names.people(doc, blocks)
             listed.append([rewrite.to_original(start, end) for start, end in name_spans])
             found = [self._to_original(rewrite, match) for match in matches]
-            found += self.gazetteer.find_in_hashtags(hashtags_in(text))
+            found += self.gazetteer.find_in_hashtags(hashtags)
             training.append(found)
 
         for index, text in enumerate(texts):
@@ -284,16 +284,19 @@ def _overlaps(tags: Iterable[Tag], start: int, end: int) -> bool:
 
 
 def _name_blocks(
-    text: str, rewrite: Normalized, matches: Iterable[Match]
+    rewrite: Normalized,
+    matches: Iterable[Match],
+    tokens: Iterable[tuple[int, int, str]],
 ) -> list[tuple[int, int]]:
     """Return the spans of the rewrite that the name lists must not use.
 
-    These are the training matches and the rewrite of every hashtag and @handle of
-    the original text (the rewrite drops the # sign). The rewrite keeps the order of
-    the original characters, so its origin offsets never decrease.
+    These are the training matches and the rewritten form of each hashtag and
+    @handle in ``tokens``, whose spans are offsets of the original text. The rewrite
+    keeps the order of the original characters, so its origin offsets never decrease
+    and can be bisected.
     """
     blocks = [(match.start, match.end) for match in matches]
-    for start, end, _ in hashtags_in(text) + mentions_in(text):
+    for start, end, _ in tokens:
         first = bisect_left(rewrite.origin, start)
         last = bisect_left(rewrite.origin, end)
         if first < last:

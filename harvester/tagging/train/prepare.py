@@ -93,8 +93,8 @@ def conll_docs(
     """Read CoNLL files into Docs.
 
     Adds case variants when ``augment_rng`` is given, copies with other names when
-    ``swap_rate`` is above 0, and with ``join`` a copy of each sentence with a lone
-    ``@`` where it is merged into the handle.
+    ``names`` (first names, surnames) is given too, and with ``join`` a copy of each
+    sentence with a lone ``@`` where it is merged into the handle.
     """
     docs: list[Doc] = []
     for path in paths:
@@ -111,7 +111,7 @@ def conll_docs(
                     name_rate=name_rate,
                     sentence_rate=sentence_rate,
                 )
-            if augment_rng is not None and swap_rate > 0 and names is not None:
+            if augment_rng is not None and names is not None:
                 variants += name_swaps(
                     sentence,
                     label,

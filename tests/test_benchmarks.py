@@ -1,4 +1,4 @@
-"""The benchmark's own timing helpers (the benchmarks themselves are not run in tests)."""
+"""Tests of the benchmark's timing helpers. The benchmarks themselves do not run here."""
 
 from __future__ import annotations
 

@@ -158,18 +158,17 @@ def test_eval_tags_command_table(tmp_path: Path) -> None:
 def test_eval_tags_name_lists_option(tmp_path: Path) -> None:
     path = tmp_path / "listed.conll"
     words = "honestly bethany was the best teacher i ever had".split()
-    path.write_text(
-        "".join(f"{word}\t{'B-person' if word == 'bethany' else 'O'}\n" for word in words),
-        encoding="utf-8",
-    )
+    lines = [f"{word}\t{'B-person' if word == 'bethany' else 'O'}\n" for word in words]
+    path.write_text("".join(lines), encoding="utf-8")
+    config = str(tmp_path / "none.yaml")
     found = {}
     for option in ("--name-lists", "--no-name-lists"):
         result = CliRunner().invoke(
-            cli,
-            ["--config", str(tmp_path / "none.yaml"), "eval-tags", str(path), "--json", option],
+            cli, ["--config", config, "eval-tags", str(path), "--json", option]
         )
         assert result.exit_code == 0, result.output
-        found[option] = json.loads(result.output)["scores"]["project"]["all"]["person"]["tp"]
+        scores = json.loads(result.output)["scores"]
+        found[option] = scores["project"]["all"]["person"]["tp"]
     assert found["--name-lists"] == 1
     assert found["--no-name-lists"] == 0
 
@@ -259,10 +258,14 @@ def test_dev_set_beats_plain(dev_reports, name: str, record_property) -> None:
     "name",
     [
         "wnut17_dev.conll",
-        # NOTE: the Broad Twitter Corpus target is not met; docs/tagging.md gives the figures.
+        # NOTE: the Broad Twitter Corpus target is not met. docs/tagging.md gives the
+        # figures and the reason.
         pytest.param(
             "btc_dev.conll",
-            marks=pytest.mark.xfail(reason="person F1 below the BTC dev target (docs/tagging.md)", strict=True),
+            marks=pytest.mark.xfail(
+                reason="person F1 below the BTC dev target (docs/tagging.md)",
+                strict=True,
+            ),
         ),
     ],
 )

@@ -106,18 +106,25 @@ def test_retweet_linked_not_story(sqlite_url: str, archive: Path) -> None:
     assert "103" not in story_ids
 
 
-def harvest_after_story_three(sqlite_url: str, tmp_path: Path, later_posts: list[dict]) -> tuple[Any, Any]:
-    """Harvest source "a" with post 201 (STORY_THREE), then source "b" with ``later_posts``."""
+def harvest_after_story_three(
+    sqlite_url: str, tmp_path: Path, later_posts: list[dict]
+) -> tuple[Any, Any]:
+    """Harvest source "a" with post 201 (STORY_THREE), then "b" with ``later_posts``."""
     users = [user("ada_teaches", "Ada Lovelace")]
     first = write_jsonl(tmp_path / "a.jsonl", [page([post(201, STORY_THREE)], users)])
     later = write_jsonl(tmp_path / "b.jsonl", [page(later_posts, users)])
-    app = make_app(sqlite_url, {"a": {"type": "twarc", "path": str(first)}, "b": {"type": "twarc", "path": str(later)}})
+    sources = {
+        "a": {"type": "twarc", "path": str(first)},
+        "b": {"type": "twarc", "path": str(later)},
+    }
+    app = make_app(sqlite_url, sources)
     pipeline.harvest(app, "a")
     return app, pipeline.harvest(app, "b")
 
 
 def test_same_text_elsewhere_is_duplicate(sqlite_url: str, tmp_path: Path) -> None:
-    app, summary = harvest_after_story_three(sqlite_url, tmp_path, [post(301, STORY_THREE + " https://t.co/abc")])
+    later = [post(301, STORY_THREE + " https://t.co/abc")]
+    app, summary = harvest_after_story_three(sqlite_url, tmp_path, later)
 
     with app.db.read() as session:
         copy = session.scalars(select(Story).where(Story.source == "b")).one()
@@ -129,7 +136,8 @@ def test_same_text_elsewhere_is_duplicate(sqlite_url: str, tmp_path: Path) -> No
 
 
 def test_duplicate_after_new_story_in_batch(sqlite_url: str, tmp_path: Path) -> None:
-    app, summary = harvest_after_story_three(sqlite_url, tmp_path, [post(302, STORY_ONE), post(301, STORY_THREE)])
+    later = [post(302, STORY_ONE), post(301, STORY_THREE)]
+    app, summary = harvest_after_story_three(sqlite_url, tmp_path, later)
 
     with app.db.read() as session:
         original = session.scalars(select(Story).where(Story.external_id == "201")).one()

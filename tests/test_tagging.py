@@ -158,7 +158,7 @@ def test_titled_names_in_any_case(tagger: Tagger) -> None:
         tags_of(tagger, "Just passed, and I owe it to Mr Patel who pushed me")
     )
     assert "Professor Helen Brooks" in people_of(
-        tags_of(tagger, "I wanted to mention Professor Helen Brooks, whose lectures shaped me.")
+        tags_of(tagger, "I wanted to mention Professor Helen Brooks, who shaped me.")
     )
 
 
@@ -652,7 +652,8 @@ def test_name_lists_keep_titled_people_apart(tagger: Tagger) -> None:
 
 
 def test_name_lists_join_listed_surname(tagger: Tagger) -> None:
-    assert people_of(tags_of(tagger, "so proud of kayleigh davies today")) == ["kayleigh davies"]
+    people = people_of(tags_of(tagger, "so proud of kayleigh davies today"))
+    assert people == ["kayleigh davies"]
 
 
 def test_name_lists_skip_nouns_and_institutions(tagger: Tagger) -> None:
@@ -676,12 +677,14 @@ def test_longer_span_wins_at_same_start(tagger: Tagger) -> None:
 
 
 def test_professor_title_before_name(tagger: Tagger) -> None:
-    assert people_of(tags_of(tagger, "Professor Will Hutton spoke")) == ["Professor Will Hutton"]
+    people = people_of(tags_of(tagger, "Professor Will Hutton spoke"))
+    assert people == ["Professor Will Hutton"]
 
 
 def test_miss_as_verb_is_no_title(tagger: Tagger) -> None:
     assert people_of(tags_of(tagger, "I miss teaching year 6 so much")) == []
-    assert "miss Jessica" not in people_of(tags_of(tagger, "I will miss Jessica so much"))
+    people = people_of(tags_of(tagger, "I will miss Jessica so much"))
+    assert "miss Jessica" not in people
     assert people_of(tags_of(tagger, "Miss Jones taught me to read")) == ["Miss Jones"]
 
 

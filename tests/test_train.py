@@ -146,7 +146,8 @@ def test_uncommon_drops_common_words() -> None:
     dictionary = census.dictionary_words()
     assert "grace" in dictionary
     assert "emma" not in dictionary
-    rare = census.uncommon(["Will", "Emma", "Tanner", "Grace", "Ryan", "Al"], dictionary, 3)
+    names = ["Will", "Emma", "Tanner", "Grace", "Ryan", "Al"]
+    rare = census.uncommon(names, dictionary, 3)
     assert rare == ["emma", "ryan", "tanner"]
 
 

